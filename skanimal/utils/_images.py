@@ -1,0 +1,345 @@
+"""Reading images: the one place where skanimal turns X into pixels.
+
+Every image estimator accepts X as either
+
+* a 1-D array-like of image file paths (``str`` or :class:`os.PathLike`; a
+  :class:`pandas.Series` works), or
+* an ndarray of images of shape ``(n, H, W)`` (greyscale) or ``(n, H, W, C)``
+  with ``C`` in {1, 3, 4}, of dtype ``uint8`` (0-255) or float (0.0-1.0).
+
+:func:`check_images` validates X once, and :func:`load_image` turns one element
+into a PIL image or a uint8 array through the same conversions whatever its
+origin, so that an estimator gives identical results on a folder of lossless
+files and on the array they were written from.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = [
+    "ImageReadError",
+    "check_images",
+    "image_input_kind",
+    "load_image",
+    "open_image",
+]
+
+_RESAMPLE = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+    "box": Image.Resampling.BOX,
+    "hamming": Image.Resampling.HAMMING,
+}
+
+
+class ImageReadError(OSError):
+    """An image file could not be read or decoded.
+
+    The message names the file and its position in X.
+
+    Attributes
+    ----------
+    path : str
+        The file that failed.
+    index : int or None
+        Its position in X, when known.
+    """
+
+    def __init__(self, message, path=None, index=None):
+        super().__init__(message)
+        self.path = path
+        self.index = index
+
+
+def _where(path, index):
+    at = f" (X[{index}])" if index is not None else ""
+    return f"{str(path)!r}{at}"
+
+
+def image_input_kind(X):
+    """Return ``"paths"`` or ``"arrays"`` for validated image input X."""
+    return "paths" if X.dtype == object else "arrays"
+
+
+def check_images(X, *, input_name="X"):
+    """Validate image input and return it as an ndarray.
+
+    Parameters
+    ----------
+    X : array-like of str of shape (n_samples,) or ndarray of shape \
+            (n_samples, height, width[, channels])
+        Image file paths, or images. Image arrays are ``uint8`` (0-255) or
+        float (0.0-1.0); channels are 1, 3 (RGB) or 4 (RGBA).
+    input_name : str, default="X"
+        The name used in error messages.
+
+    Returns
+    -------
+    X_checked : ndarray
+        For paths, a 1-D object array of ``str``; for images, the array itself
+        (not copied).
+
+    Raises
+    ------
+    TypeError
+        If X is neither paths nor an image array.
+    ValueError
+        If X is empty, has the wrong number of dimensions or channels, holds
+        non-finite values or float values outside [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanimal.utils import check_images
+    >>> check_images(["a.png", "b.png"])
+    array(['a.png', 'b.png'], dtype=object)
+    >>> check_images(np.zeros((2, 8, 8), dtype=np.uint8)).shape
+    (2, 8, 8)
+    """
+    if hasattr(X, "to_numpy") and getattr(X, "ndim", None) == 1:  # pandas Series
+        X = X.to_numpy()
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"{input_name} must be a sequence of image paths or an array of images, "
+            f"got a single path {X!r}; wrap it in a list."
+        )
+    if not isinstance(X, np.ndarray):
+        try:
+            items = list(X)
+        except TypeError:
+            raise TypeError(
+                f"{input_name} must be a 1-D array-like of image paths or an ndarray "
+                f"of images, got {type(X).__name__}."
+            ) from None
+        if items and all(isinstance(p, (str, os.PathLike)) for p in items):
+            return _check_paths(np.asarray([os.fspath(p) for p in items], dtype=object),
+                                input_name)
+        X = np.asarray(items)
+    if X.size == 0 or X.shape[0] == 0:
+        raise ValueError(f"{input_name} is empty: expected at least one image.")
+    if X.ndim == 1:
+        if X.dtype.kind in "OUS":
+            return _check_paths(X, input_name)
+        raise TypeError(
+            f"{input_name} is a 1-D array of {X.dtype}; expected image paths (str) or an "
+            "ndarray of images of shape (n, H, W) or (n, H, W, C)."
+        )
+    if X.dtype == object or X.dtype.kind in "US":
+        raise TypeError(f"{input_name} of strings must be 1-D, got shape {X.shape}.")
+    if X.ndim not in (3, 4):
+        raise ValueError(
+            f"{input_name} must be 1-D (paths), (n, H, W) or (n, H, W, C) images; got an "
+            f"array of shape {X.shape}. For a single image use X[np.newaxis]."
+        )
+    if X.ndim == 4 and X.shape[-1] not in (1, 3, 4):
+        raise ValueError(
+            f"{input_name} has {X.shape[-1]} channels (shape {X.shape}); expected 1, 3 or 4 "
+            "channels last. Channels-first arrays must be transposed."
+        )
+    if X.dtype == np.uint8:
+        return X
+    if X.dtype.kind == "f":
+        if not np.all(np.isfinite(X)):
+            raise ValueError(f"{input_name} contains NaN or infinite pixel values.")
+        lo, hi = float(X.min()), float(X.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(
+                f"float images in {input_name} must lie in [0, 1]; got values in "
+                f"[{lo:g}, {hi:g}]. Divide 0-255 data by 255 or pass uint8."
+            )
+        return X
+    if X.dtype == bool:
+        return X
+    raise TypeError(
+        f"{input_name} has dtype {X.dtype}; image arrays must be uint8 (0-255) or float "
+        "(0.0-1.0). Convert, e.g. with skimage.util.img_as_ubyte."
+    )
+
+
+def _check_paths(X, input_name):
+    X = np.asarray(X, dtype=object)
+    for i, p in enumerate(X):
+        if isinstance(p, os.PathLike):
+            X[i] = p = os.fspath(p)
+        if isinstance(p, bytes):
+            X[i] = p = os.fsdecode(p)
+        if not isinstance(p, str):
+            raise TypeError(
+                f"{input_name}[{i}] is {type(p).__name__} ({p!r}); every element of a "
+                "1-D X must be an image path."
+            )
+        if not p:
+            raise ValueError(f"{input_name}[{i}] is an empty path.")
+    return X
+
+
+def _array_to_pil(img, index=None):
+    """Convert one validated image array to a PIL image (L, RGB or RGBA)."""
+    a = np.asarray(img)
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype.kind == "f":
+        a = np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+    elif a.dtype != np.uint8:  # only reachable when called directly
+        raise TypeError(f"image X[{index}] has dtype {a.dtype}; expected uint8 or float.")
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    if a.ndim == 2:
+        return Image.fromarray(np.ascontiguousarray(a))  # mode L
+    return Image.fromarray(np.ascontiguousarray(a))  # mode RGB or RGBA
+
+
+def _high_bit_depth_to_l(img):
+    """Scale a 16/32-bit integer or float greyscale image to 8-bit ``L``."""
+    a = np.asarray(img)
+    if img.mode == "F":
+        a = a.astype(np.float64)
+        hi = 1.0 if np.nanmax(a) <= 1.0 else 255.0
+        a = np.clip(np.nan_to_num(a) / hi, 0.0, 1.0) * 255.0
+    else:  # I;16, I;16B, I;16L, I (16-bit PNGs decode as I)
+        a = a.astype(np.float64)
+        maxval = 65535.0 if a.max() > 255 or img.mode.startswith("I;16") else 255.0
+        a = np.clip(a, 0, 65535) * (255.0 / maxval)
+    return Image.fromarray(np.rint(a).astype(np.uint8))  # mode L
+
+
+def _normalise_mode(img, background):
+    """Bring a decoded PIL image to ``L`` or ``RGB``.
+
+    Alpha is composited onto a uniform ``background`` grey level; palette
+    images keep their transparency; CMYK and other colour spaces go through
+    Pillow's own conversions.
+    """
+    if img.mode in ("L", "RGB"):
+        return img
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        return _high_bit_depth_to_l(img)
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif img.mode == "PA":
+        img = img.convert("RGBA")
+    if img.mode in ("LA", "La"):
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "RGBa"):
+        if img.mode == "RGBa":
+            img = img.convert("RGBA")
+        base = Image.new("RGBA", img.size, (background,) * 3 + (255,))
+        return Image.alpha_composite(base, img).convert("RGB")
+    return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX ...
+
+
+def open_image(x, *, index=None, background=255):
+    """Open one element of X as a PIL image in mode ``L`` or ``RGB``.
+
+    Parameters
+    ----------
+    x : str, os.PathLike or ndarray of shape (height, width[, channels])
+        An image file path or one image array.
+    index : int, default=None
+        The position of ``x`` in X, quoted in error messages.
+    background : int, default=255
+        Grey level (0-255) onto which transparent pixels are composited.
+
+    Returns
+    -------
+    image : PIL.Image.Image
+        A fully decoded image in mode ``L`` (greyscale sources) or ``RGB``, with
+        the EXIF orientation applied. The file is opened read-only and closed.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist; the message names it and its position.
+    ImageReadError
+        If the file exists but cannot be read or decoded (not an image,
+        truncated, unsupported format, a directory...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanimal.utils import open_image
+    >>> open_image(np.zeros((4, 6, 3), dtype=np.uint8)).size
+    (6, 4)
+    """
+    if isinstance(x, np.ndarray) and x.dtype != object:
+        return _normalise_mode(_array_to_pil(x, index), background)
+    path = os.fspath(x)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"image file {_where(path, index)} does not exist.")
+    try:
+        with open(path, "rb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fh)
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            img = _normalise_mode(img, background)
+            img.load()
+    except UnidentifiedImageError:
+        raise ImageReadError(
+            f"cannot read image file {_where(path, index)}: not a recognised image format.",
+            path, index) from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError) as exc:
+        raise ImageReadError(
+            f"cannot read image file {_where(path, index)}: {exc}", path, index) from exc
+    return img
+
+
+def load_image(x, *, mode="RGB", size=None, resample="bilinear", index=None,
+               background=255):
+    """Load one element of X as a uint8 array.
+
+    Parameters
+    ----------
+    x : str, os.PathLike or ndarray of shape (height, width[, channels])
+        An image file path or one image array.
+    mode : {"RGB", "L"}, default="RGB"
+        ``"RGB"`` gives shape (H, W, 3), ``"L"`` a greyscale (H, W) array
+        (ITU-R 601-2 luma, as Pillow computes it).
+    size : int or tuple of (int, int), default=None
+        Resize to ``(height, width)`` (an int means square) with Pillow.
+    resample : {"nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"}, \
+            default="bilinear"
+        The resampling filter used when ``size`` is given.
+    index : int, default=None
+        The position of ``x`` in X, quoted in error messages.
+    background : int, default=255
+        Grey level onto which transparent pixels are composited.
+
+    Returns
+    -------
+    image : ndarray of uint8
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanimal.utils import load_image
+    >>> load_image(np.zeros((4, 6), dtype=np.uint8), mode="RGB", size=8).shape
+    (8, 8, 3)
+    """
+    if mode not in ("RGB", "L"):
+        raise ValueError(f"mode must be 'RGB' or 'L', got {mode!r}.")
+    img = open_image(x, index=index, background=background)
+    if img.mode != mode:
+        img = img.convert(mode)
+    if size is not None:
+        h, w = (size, size) if np.isscalar(size) else size
+        if (w, h) != img.size:
+            try:
+                filt = _RESAMPLE[resample]
+            except KeyError:
+                raise ValueError(
+                    f"resample must be one of {sorted(_RESAMPLE)}, got {resample!r}."
+                ) from None
+            img = img.resize((int(w), int(h)), filt)
+    return np.asarray(img)

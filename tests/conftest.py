@@ -1,0 +1,40 @@
+"""Shared fixtures: small real image files written to a temporary folder."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="session")
+def rng_images():
+    """Twelve 40x48 RGB uint8 images with structure (gradients + noise)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:40, 0:48]
+    imgs = []
+    for k in range(12):
+        base = (np.sin(xx / (3 + k)) + np.cos(yy / (2 + k % 5))) * 60 + 128
+        rgb = np.stack([base, base[::-1], base[:, ::-1]], axis=-1)
+        rgb = rgb + rng.normal(0, 12, rgb.shape)
+        imgs.append(np.clip(rgb, 0, 255).astype(np.uint8))
+    return np.stack(imgs)
+
+
+@pytest.fixture(scope="session")
+def png_folder(tmp_path_factory, rng_images):
+    """The :func:`rng_images` written as lossless PNG files; returns (paths, images)."""
+    root = tmp_path_factory.mktemp("png_images")
+    paths = []
+    for i, img in enumerate(rng_images):
+        p = root / f"img_{i:02d}.png"
+        Image.fromarray(img).save(p)
+        paths.append(str(p))
+    return np.asarray(paths, dtype=object), rng_images
+
+
+@pytest.fixture(scope="session")
+def image_labels_groups(rng_images):
+    """Binary labels and 4 subjects (3 images each, both classes in most)."""
+    n = len(rng_images)
+    y = np.array([0, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0])[:n]
+    groups = np.repeat(np.arange(4), 3)[:n]
+    return y, groups
