@@ -119,9 +119,10 @@ def check_images(X, *, input_name="X"):
                 f"{input_name} must be a 1-D array-like of image paths or an ndarray "
                 f"of images, got {type(X).__name__}."
             ) from None
-        if items and all(isinstance(p, (str, os.PathLike)) for p in items):
-            return _check_paths(np.asarray([os.fspath(p) for p in items], dtype=object),
-                                input_name)
+        if any(isinstance(p, (str, bytes, os.PathLike)) for p in items):
+            paths = np.empty(len(items), dtype=object)
+            paths[:] = items
+            return _check_paths(paths, input_name)
         X = np.asarray(items)
     if X.size == 0 or X.shape[0] == 0:
         raise ValueError(f"{input_name} is empty: expected at least one image.")
@@ -165,7 +166,7 @@ def check_images(X, *, input_name="X"):
 
 
 def _check_paths(X, input_name):
-    X = np.asarray(X, dtype=object)
+    X = np.array(X, dtype=object, copy=True)  # never write into the caller's array
     for i, p in enumerate(X):
         if isinstance(p, os.PathLike):
             X[i] = p = os.fspath(p)

@@ -1,0 +1,7 @@
+"""``python -m skanimal`` is the ``skanimal`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,184 @@
+"""The benchmark suite behind ``skanimal benchmark``: methods evaluated subject-wise."""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+
+from ..evaluation import subject_report
+from ..utils import check_images
+
+__all__ = ["BenchmarkMethod", "default_methods", "run_benchmark"]
+
+
+@dataclass(frozen=True)
+class BenchmarkMethod:
+    """One row of the benchmark table.
+
+    Parameters
+    ----------
+    name : str
+        The row label, as in the papers' tables (e.g. ``"LBP R1P8 4x4"``).
+    estimator : estimator object
+        The classifier (or pipeline) evaluated subject-wise on the output of
+        ``features``, or on the images themselves when ``features`` is None.
+    features : transformer or None, default=None
+        A *stateless* image transformer (one that learns nothing in ``fit``,
+        such as :class:`~skanimal.features.LBPFeatures` or a frozen
+        backbone). Its output is computed once for all images and shared by
+        every fold and every method with an equal transformer. This is
+        exactly equivalent to cross-validating ``make_pipeline(features,
+        estimator)``, because the transformer sees no labels.
+    description : str, default=""
+        One line for ``skanimal benchmark --list``.
+
+    Examples
+    --------
+    >>> from sklearn.svm import LinearSVC
+    >>> from skanimal.benchmark import BenchmarkMethod
+    >>> from skanimal.features import LBPFeatures
+    >>> m = BenchmarkMethod("LBP", LinearSVC(), features=LBPFeatures())
+    >>> m.pipeline()
+    Pipeline(steps=[('lbpfeatures', LBPFeatures()), ('linearsvc', LinearSVC())])
+    """
+
+    name: str
+    estimator: object
+    features: object = None
+    description: str = field(default="", compare=False)
+
+    def pipeline(self):
+        """Return the method as one unfitted scikit-learn estimator."""
+        if self.features is None:
+            return clone(self.estimator)
+        return make_pipeline(clone(self.features), clone(self.estimator))
+
+
+def default_methods(*, n_jobs=None):
+    """Return the methods of the default benchmark, in table order.
+
+    The six LBP + linear-SVM settings of the PainSeeker paper's Table 3
+    (SPEC section 1): R1P8 and R3P8, each with 4x4, 8x8 and 16x16 grids.
+
+    Parameters
+    ----------
+    n_jobs : int, default=None
+        Passed to the feature extractors.
+
+    Returns
+    -------
+    methods : list of BenchmarkMethod
+
+    Examples
+    --------
+    >>> from skanimal.benchmark import default_methods
+    >>> [m.name for m in default_methods()][:2]
+    ['LBP R1P8 4x4', 'LBP R1P8 8x8']
+    """
+    from ..features import LBP_SETTINGS, make_lbp_svm
+
+    methods = []
+    for setting in LBP_SETTINGS:
+        pipe = make_lbp_svm(setting, n_jobs=n_jobs)
+        features, svm = pipe.steps[0][1], pipe.steps[-1][1]
+        radius_points, grid = setting.split("-")
+        methods.append(BenchmarkMethod(
+            name=f"LBP {radius_points} {grid}", estimator=svm, features=features,
+            description=f"LBP ({setting}) + linear SVM, C={svm.C:g} (PainSeeker paper, Table 3)",
+        ))
+    return methods
+
+
+def _feature_key(transformer):
+    return (type(transformer).__qualname__,
+            tuple(sorted((k, repr(v)) for k, v in transformer.get_params().items()
+                         if k != "n_jobs")))
+
+
+def _extract(transformer, X, *, chunk_size, progress):
+    """Fit a stateless transformer and transform X chunk by chunk."""
+    transformer = clone(transformer).fit(X[:1])
+    parts = []
+    for start in range(0, len(X), chunk_size):
+        parts.append(np.asarray(transformer.transform(X[start:start + chunk_size])))
+        if progress is not None:
+            progress.update(min(chunk_size, len(X) - start))
+    return np.concatenate(parts)
+
+
+def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
+                  chunk_size=64):
+    """Evaluate each method subject-wise on the same data.
+
+    Parameters
+    ----------
+    methods : list of BenchmarkMethod
+        The rows of the table, e.g. :func:`default_methods`.
+    X : array-like of str of shape (n_samples,) or ndarray of shape \
+            (n_samples, height, width[, channels])
+        Image paths or images.
+    y : array-like of shape (n_samples,)
+        Labels.
+    groups : array-like of shape (n_samples,)
+        Subject ids; no subject is in both the training and the test part of
+        a fold.
+    cv : cross-validation generator, default=None
+        A group-aware splitter; None means leave-one-subject-out.
+    n_jobs : int, default=None
+        Folds evaluated in parallel.
+    verbose : int, default=1
+        0 is silent; 1 shows progress bars on standard error.
+    chunk_size : int, default=64
+        Images per feature-extraction step (the progress granularity).
+
+    Returns
+    -------
+    reports : dict of {str: pandas.DataFrame}
+        The :func:`~skanimal.evaluation.subject_report` of each method, in
+        the order of ``methods``.
+
+    Examples
+    --------
+    >>> from skanimal.benchmark import run_benchmark, default_methods
+    >>> from skanimal.datasets import make_grimace_faces
+    >>> data = make_grimace_faces(n_samples=60, image_size=48, random_state=0)
+    >>> reports = run_benchmark(default_methods()[:1], data.images, data.target,
+    ...                         data.groups, verbose=0)
+    >>> list(reports)
+    ['LBP R1P8 4x4']
+    >>> reports['LBP R1P8 4x4'].loc['pooled', 'n_images']
+    60
+    """
+    from tqdm.auto import tqdm
+
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise ValueError(f"benchmark method names must be unique, got {names}.")
+    X = check_images(X)
+    y = np.asarray(y)
+    groups = np.asarray(groups)
+
+    features = {}
+    needed = {_feature_key(m.features): m.features for m in methods if m.features is not None}
+    for i, (key, transformer) in enumerate(needed.items()):
+        bar = None
+        if verbose:
+            bar = tqdm(total=len(X), unit="img", leave=False,
+                       desc=f"features {i + 1}/{len(needed)} {type(transformer).__name__}")
+        try:
+            features[key] = _extract(transformer, X, chunk_size=chunk_size, progress=bar)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    reports = {}
+    bar = tqdm(methods, unit="method", desc="subject-wise evaluation", disable=not verbose)
+    for m in bar:
+        bar.set_postfix_str(m.name)
+        data = X if m.features is None else features[_feature_key(m.features)]
+        reports[m.name] = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs)
+    return reports

@@ -1,0 +1,248 @@
+"""The ``skanimal`` command line.
+
+``skanimal benchmark`` runs every method subject-wise on the built-in dataset
+(or on your own manifest or image folder) and prints the PainSeeker paper's
+Table 3 layout; ``skanimal make-dataset`` writes the built-in dataset to a
+folder of PNG files with a manifest, the format ``--data`` reads.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+_OUTPUT_FILES = ("benchmark_table.csv", "benchmark_table.md", "benchmark_subjects.csv")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _cv_arg(text):
+    if text.lower() in ("loso", "logo", "leave-one-subject-out"):
+        return None
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--cv takes 'loso' or a number of subject-wise folds, got {text!r}") from None
+    if k < 2:
+        raise argparse.ArgumentTypeError(f"--cv needs at least 2 folds, got {k}")
+    return k
+
+
+def _build_parser():
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="skanimal",
+        description="Recognise pain and emotional states from faces, evaluated subject-wise.",
+        epilog="Run 'skanimal COMMAND --help' for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"skanimal {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    bench = sub.add_parser(
+        "benchmark",
+        help="evaluate every method leave-one-subject-out and print the paper's table",
+        description=(
+            "Evaluate every method subject-wise (by default leave-one-subject-out: "
+            "each fold holds out all images of one subject) and print the PainSeeker "
+            "paper's Table 3 layout: one row per method, one F1/accuracy column per "
+            "held-out subject, then the pooled column (F1 and accuracy from the "
+            "confusion counts summed over all folds). Without --data it runs on the "
+            "built-in generated dataset (make_grimace_faces). The table is also written "
+            "as CSV and Markdown, with one row per subject and method, to --output."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = bench.add_argument_group("data")
+    data.add_argument(
+        "--data", metavar="PATH", default=None,
+        help="a manifest CSV (columns path, label, subject) or an image folder "
+             "laid out as PATH/<label>/<image files>; default: the built-in dataset")
+    data.add_argument(
+        "--subject-pattern", metavar="REGEX", default=None,
+        help="for an image folder: a regular expression with a named group 'subject' "
+             r"searched in each file name, e.g. '^(?P<subject>rat\d+)_'")
+    data.add_argument("--n-samples", type=_positive_int, default=None,
+                      help="built-in dataset: number of images (default: RatsPain's 1,138)")
+    data.add_argument("--random-state", type=int, default=0,
+                      help="built-in dataset: seed of the generator")
+    run = bench.add_argument_group("evaluation")
+    run.add_argument("--methods", nargs="+", metavar="NAME", default=None,
+                     help="run only these methods (names as in --list; case and spaces "
+                          "are ignored, so 'r3p8-8x8' selects 'LBP R3P8 8x8')")
+    run.add_argument("--list", action="store_true", help="list the methods and exit")
+    run.add_argument("--cv", type=_cv_arg, default=None, metavar="loso|K",
+                     help="'loso' (leave one subject out) or K subject-wise folds "
+                          "(GroupKFold); default: loso")
+    run.add_argument("--n-jobs", type=int, default=None,
+                     help="parallel jobs for feature extraction and folds (-1: all cores)")
+    out = bench.add_argument_group("output")
+    out.add_argument("--output", "-o", metavar="DIR", default="skanimal-results",
+                     help="folder for " + ", ".join(_OUTPUT_FILES))
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    bench.set_defaults(func=_cmd_benchmark)
+
+    make = sub.add_parser(
+        "make-dataset",
+        help="write the built-in dataset as PNG files plus a manifest CSV",
+        description=(
+            "Generate the built-in grimace-face dataset and write it to DIR as PNG files "
+            "with a manifest.csv (path, label, label_name, subject and every action-unit "
+            "and nuisance column). 'skanimal benchmark --data DIR/manifest.csv' reads it "
+            "back. DIR must be empty or absent."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    make.add_argument("directory", metavar="DIR", help="output folder (empty or absent)")
+    make.add_argument("--n-samples", type=_positive_int, default=None,
+                      help="number of images (default: RatsPain's 1,138)")
+    make.add_argument("--n-subjects", type=_positive_int, default=6, help="number of animals")
+    make.add_argument("--n-classes", type=int, choices=(2, 3), default=2,
+                      help="2: no pain / pain; 3: no pain / moderate / severe")
+    make.add_argument("--image-size", type=_positive_int, default=96, help="side in pixels")
+    make.add_argument("--random-state", type=int, default=0, help="seed of the generator")
+    make.set_defaults(func=_cmd_make_dataset)
+    return parser
+
+
+def _norm(name):
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def _select_methods(methods, wanted):
+    if not wanted:
+        return methods
+    by_key = {_norm(m.name): m for m in methods}
+    chosen, unknown = [], []
+    for w in wanted:
+        key = _norm(w)
+        hits = [m for k, m in by_key.items() if k == key or k.endswith(key)]
+        if not hits:
+            unknown.append(w)
+        chosen.extend(h for h in hits if h not in chosen)
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; available: {[m.name for m in methods]}")
+    return chosen
+
+
+def _load_data(args):
+    from .datasets import load_image_folder, load_manifest, make_grimace_faces
+
+    if args.data is None:
+        kwargs = {} if args.n_samples is None else {"n_samples": args.n_samples}
+        data = make_grimace_faces(random_state=args.random_state, **kwargs)
+        return data, f"built-in grimace faces (random_state={args.random_state})"
+    path = Path(args.data)
+    if not path.exists():
+        raise FileNotFoundError(f"--data {str(path)!r} does not exist.")
+    if path.is_dir():
+        return load_image_folder(path, subject_pattern=args.subject_pattern), f"folder {path}"
+    if args.subject_pattern is not None:
+        raise ValueError("--subject-pattern applies to image folders; a manifest CSV "
+                         "already has a 'subject' column.")
+    return load_manifest(path), f"manifest {path}"
+
+
+def _write_atomic(path, text):
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _cmd_benchmark(args):
+    import pandas as pd
+    from sklearn.model_selection import GroupKFold
+
+    from .benchmark import default_methods, run_benchmark
+    from .evaluation import paper_table, to_markdown
+
+    methods = default_methods(n_jobs=args.n_jobs)
+    if args.list:
+        for m in methods:
+            print(f"{m.name:<24} {m.description}")
+        return 0
+    methods = _select_methods(methods, args.methods)
+    start = time.perf_counter()
+    data, source = _load_data(args)
+    n_subjects = len(set(data.groups.tolist()))
+    if n_subjects < 2:
+        raise ValueError(f"subject-wise evaluation needs at least 2 subjects; {source} has "
+                         f"{n_subjects}.")
+    cv = None if args.cv is None else GroupKFold(n_splits=args.cv)
+    cv_text = "leave-one-subject-out" if cv is None else f"{args.cv}-fold subject-wise"
+    if not args.quiet:
+        print(f"{source}: {len(data.target)} images, {n_subjects} subjects, "
+              f"classes {list(data.target_names)}; {cv_text}; {len(methods)} methods",
+              file=sys.stderr)
+    reports = run_benchmark(methods, data.images, data.target, data.groups, cv=cv,
+                            n_jobs=args.n_jobs, verbose=0 if args.quiet else 1)
+    table = paper_table(reports)
+    long = pd.concat(reports, names=["method", "subject"])
+
+    outdir = Path(args.output)
+    outdir.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path, subj_path = (outdir / f for f in _OUTPUT_FILES)
+    _write_atomic(csv_path, table.to_csv())
+    _write_atomic(md_path, f"Subject-wise results ({cv_text}) on {source}; cells are "
+                           "F1/accuracy %.\n\n" + to_markdown(table) + "\n")
+    _write_atomic(subj_path, long.to_csv())
+
+    print(f"\nF1 / accuracy (%) per held-out subject and pooled over all folds ({cv_text}):")
+    print(to_markdown(table))
+    print(f"\nwrote {csv_path}, {md_path} and {subj_path} "
+          f"({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+def _cmd_make_dataset(args):
+    from .datasets import make_grimace_faces, save_dataset
+
+    kwargs = {} if args.n_samples is None else {"n_samples": args.n_samples}
+    data = make_grimace_faces(n_subjects=args.n_subjects, n_classes=args.n_classes,
+                              image_size=args.image_size, random_state=args.random_state,
+                              **kwargs)
+    manifest = save_dataset(data, args.directory)
+    print(f"wrote {len(data.target)} images and {manifest}")
+    return 0
+
+
+def main(argv=None):
+    """Run the ``skanimal`` command line; return the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"skanimal {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"skanimal {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,248 @@
+"""Tests for skanimal.utils._images: the one module that reads images."""
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from skanimal.utils import ImageReadError, check_images, load_image, open_image
+
+
+def _digest(path):
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def rgb():
+    rng = np.random.default_rng(1)
+    return rng.integers(0, 256, size=(10, 14, 3), dtype=np.uint8)
+
+
+# --------------------------------------------------------------------------- check_images
+
+
+def test_check_images_accepts_paths_in_every_container(tmp_path):
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    expected = np.array([str(p) for p in paths], dtype=object)
+    for X in (paths, [str(p) for p in paths], pd.Series([str(p) for p in paths]),
+              np.array([str(p) for p in paths]), tuple(paths)):
+        out = check_images(X)
+        assert out.dtype == object and out.ndim == 1
+        assert list(out) == list(expected)
+        assert all(type(p) is str for p in out)
+
+
+def test_check_images_does_not_modify_callers_list(tmp_path):
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    arr = np.array(paths, dtype=object)
+    check_images(arr)
+    assert isinstance(arr[0], Path)
+
+
+def test_check_images_accepts_image_arrays(rgb):
+    X = np.stack([rgb, rgb])
+    assert check_images(X) is X
+    grey = X[..., 0]
+    assert check_images(grey).shape == (2, 10, 14)
+    f = X.astype(np.float32) / 255
+    assert check_images(f).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "X, err, match",
+    [
+        ("one.png", TypeError, "single path"),
+        ([], ValueError, "empty"),
+        (np.zeros((2, 5)), ValueError, "shape"),
+        (np.zeros((2, 4, 4, 2), dtype=np.uint8), ValueError, "channels"),
+        (np.full((2, 4, 4), 2.0), ValueError, r"\[0, 1\]"),
+        (np.full((2, 4, 4), np.nan), ValueError, "NaN"),
+        (np.zeros((2, 4, 4), dtype=np.int64), TypeError, "int64"),
+        (np.array([1.0, 2.0]), TypeError, "1-D array"),
+        (["a.png", 3], TypeError, r"X\[1\]"),
+        (["a.png", ""], ValueError, r"X\[1\] is an empty path"),
+        (12, TypeError, "int"),
+    ],
+)
+def test_check_images_rejects_bad_input(X, err, match):
+    with pytest.raises(err, match=match):
+        check_images(X)
+
+
+def test_check_images_names_the_input():
+    with pytest.raises(ValueError, match="^images is empty"):
+        check_images([], input_name="images")
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def test_png_round_trip_is_exact(tmp_path, rgb):
+    p = tmp_path / "x.png"
+    Image.fromarray(rgb).save(p)
+    np.testing.assert_array_equal(load_image(str(p)), rgb)
+    np.testing.assert_array_equal(load_image(p), rgb)  # PathLike
+
+
+def test_paths_and_arrays_go_through_the_same_conversions(tmp_path, rgb):
+    p = tmp_path / "x.png"
+    Image.fromarray(rgb).save(p)
+    for kwargs in ({"mode": "L"}, {"mode": "RGB", "size": (7, 9)},
+                   {"mode": "L", "size": 20, "resample": "bicubic"}):
+        np.testing.assert_array_equal(load_image(p, **kwargs), load_image(rgb, **kwargs))
+    # float arrays in [0, 1] give the same pixels as the uint8 array
+    np.testing.assert_array_equal(load_image(rgb / 255.0, mode="L"), load_image(rgb, mode="L"))
+
+
+def test_greyscale_luma_matches_pillow(rgb):
+    expected = np.asarray(Image.fromarray(rgb).convert("L"))
+    out = load_image(rgb, mode="L")
+    np.testing.assert_array_equal(out, expected)
+    # ITU-R 601-2 luma, not a plain mean: pure green is brighter than pure blue
+    g = np.zeros((2, 2, 3), np.uint8)
+    g[..., 1] = 255
+    b = np.zeros((2, 2, 3), np.uint8)
+    b[..., 2] = 255
+    assert load_image(g, mode="L")[0, 0] > load_image(b, mode="L")[0, 0]
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    # a 20 wide x 10 high image whose left half is dark, stored with orientation 6
+    # (rotate 90 deg clockwise to display): displayed, it is 10 wide x 20 high and
+    # its top half is dark.
+    a = np.full((10, 20, 3), 220, np.uint8)
+    a[:, :10] = 10
+    img = Image.fromarray(a)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    p = tmp_path / "rotated.jpg"
+    img.save(p, exif=exif, quality=95)
+    out = load_image(p)
+    assert out.shape == (20, 10, 3)
+    assert out[:8].mean() < 60 and out[12:].mean() > 180
+
+
+def test_greyscale_file_gives_l_and_rgb(tmp_path, rgb):
+    grey = rgb[..., 0]
+    p = tmp_path / "g.png"
+    Image.fromarray(grey).save(p)
+    assert open_image(p).mode == "L"
+    np.testing.assert_array_equal(load_image(p, mode="L"), grey)
+    out = load_image(p, mode="RGB")
+    assert out.shape == grey.shape + (3,)
+    np.testing.assert_array_equal(out[..., 2], grey)
+
+
+def test_palette_file(tmp_path, rgb):
+    img = Image.fromarray(rgb).quantize(colors=16)
+    p = tmp_path / "pal.png"
+    img.save(p)
+    expected = np.asarray(img.convert("RGB"))
+    np.testing.assert_array_equal(load_image(p), expected)
+
+
+def test_palette_with_transparency_is_composited(tmp_path):
+    img = Image.new("P", (4, 4), 0)
+    img.putpalette([255, 0, 0] + [0, 0, 255] * 255)
+    img.putpixel((0, 0), 1)
+    img.info["transparency"] = 0
+    p = tmp_path / "palt.png"
+    img.save(p, transparency=0)
+    out = load_image(p)
+    np.testing.assert_array_equal(out[1, 1], [255, 255, 255])  # transparent red -> background
+    np.testing.assert_array_equal(out[0, 0], [0, 0, 255])
+
+
+def test_rgba_is_composited_on_background(tmp_path):
+    a = np.zeros((4, 4, 4), np.uint8)
+    a[..., 0] = 200  # red
+    a[..., 3] = 0
+    a[0, 0, 3] = 255
+    a[1, 1, 3] = 128
+    p = tmp_path / "rgba.png"
+    Image.fromarray(a).save(p)
+    white = load_image(p)
+    black = load_image(p, background=0)
+    np.testing.assert_array_equal(white[0, 0], [200, 0, 0])
+    np.testing.assert_array_equal(white[3, 3], [255, 255, 255])
+    np.testing.assert_array_equal(black[3, 3], [0, 0, 0])
+    assert 95 < black[1, 1, 0] < 105 and 120 < white[1, 1, 1] < 135
+    # an RGBA array gives the same result as the file
+    np.testing.assert_array_equal(load_image(a), white)
+
+
+def test_16_bit_png_is_scaled_not_clipped(tmp_path):
+    ramp = np.linspace(0, 65535, 64).astype(np.uint16).reshape(8, 8)
+    p = tmp_path / "deep.png"
+    Image.fromarray(ramp).save(p)
+    out = load_image(p, mode="L")
+    assert out.dtype == np.uint8
+    np.testing.assert_array_equal(out, np.rint(ramp / 257.0).astype(np.uint8))
+    assert out.min() == 0 and out.max() == 255
+
+
+def test_cmyk_jpeg_is_converted(tmp_path):
+    rgb = np.zeros((16, 16, 3), np.uint8)
+    rgb[:8] = [230, 20, 20]
+    rgb[8:] = [20, 20, 230]
+    p = tmp_path / "cmyk.jpg"
+    Image.fromarray(rgb).convert("CMYK").save(p, quality=100)
+    with Image.open(p) as im:
+        assert im.mode == "CMYK"
+    out = load_image(p).astype(int)
+    assert out.shape == (16, 16, 3)
+    assert np.abs(out[2, 2] - [230, 20, 20]).max() < 20
+    assert np.abs(out[13, 13] - [20, 20, 230]).max() < 20
+
+
+def test_reading_never_modifies_the_file(tmp_path, rgb):
+    img = Image.fromarray(rgb)
+    exif = img.getexif()
+    exif[0x0112] = 3
+    p = tmp_path / "keep.jpg"
+    img.save(p, exif=exif)
+    before, mtime = _digest(p), os.stat(p).st_mtime_ns
+    load_image(p, mode="L", size=32)
+    assert _digest(p) == before and os.stat(p).st_mtime_ns == mtime
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_missing_file_names_file_and_position(tmp_path):
+    p = tmp_path / "nope.png"
+    with pytest.raises(FileNotFoundError, match=r"nope\.png.*X\[7\]"):
+        load_image(p, index=7)
+
+
+def test_not_an_image_names_file(tmp_path):
+    p = tmp_path / "notes.png"
+    p.write_text("this is not an image")
+    with pytest.raises(ImageReadError, match=r"notes\.png.*X\[2\].*not a recognised") as info:
+        load_image(p, index=2)
+    assert info.value.path == str(p) and info.value.index == 2
+
+
+def test_truncated_file_names_file(tmp_path, rgb):
+    p = tmp_path / "cut.jpg"
+    Image.fromarray(np.tile(rgb, (8, 8, 1))).save(p, quality=90)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match=r"cut\.jpg"):
+        load_image(p)
+
+
+def test_directory_is_not_an_image(tmp_path):
+    with pytest.raises(ImageReadError, match="cannot read image file"):
+        load_image(tmp_path)
+
+
+def test_load_image_rejects_bad_mode_and_resample(rgb):
+    with pytest.raises(ValueError, match="mode"):
+        load_image(rgb, mode="CMYK")
+    with pytest.raises(ValueError, match="resample"):
+        load_image(rgb, size=5, resample="fancy")
