@@ -1,0 +1,765 @@
+"""Subject-wise evaluation: one row of metrics per held-out subject.
+
+:func:`subject_report` is the evaluation protocol of every skanimal paper: the
+estimator is refitted with each subject (or group of subjects) held out, the
+held-out subject's images are predicted, and the predictions are scored per
+subject and pooled over all folds.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import time
+import traceback
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import (
+    HasMethods,
+    StrOptions,
+    validate_params,
+)
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_method_params, _num_samples
+
+__all__ = ["subject_report", "SUMMARY_ROWS"]
+
+#: Labels of the summary rows appended after the per-subject rows.
+SUMMARY_ROWS = ("pooled", "mean", "std")
+
+# The delta degrees of freedom of the "std" row (sample standard deviation).
+_STD_DDOF = 1
+
+_BINARY_DEFAULT = (
+    "tp",
+    "tn",
+    "fp",
+    "fn",
+    "f1",
+    "accuracy",
+    "precision",
+    "recall",
+    "specificity",
+)
+_BINARY_EXTRA = ("sensitivity", "balanced_accuracy")
+_MULTICLASS_DEFAULT = ("accuracy", "precision_macro", "recall_macro", "f1_macro")
+_PER_CLASS = ("precision", "recall", "f1")
+_REGRESSION_DEFAULT = ("pearson_r", "mae", "rmse")
+_REGRESSION_EXTRA = ("r2",)
+
+
+# --------------------------------------------------------------------------- #
+# Metric arithmetic. Every ratio whose denominator is zero is NaN, which is
+# scikit-learn's ``zero_division=np.nan`` convention: F1 = 2TP / (2TP + FP + FN)
+# is NaN only when the subject has neither true nor predicted positives; a
+# subject without positives on which the model predicts some is scored 0.
+# --------------------------------------------------------------------------- #
+
+
+def _ratio(num, den):
+    return float(num) / float(den) if den else np.nan
+
+
+def _binary_counts(y_true, y_pred, pos_label):
+    true_pos = y_true == pos_label
+    pred_pos = y_pred == pos_label
+    return np.array(
+        [
+            np.sum(true_pos & pred_pos),  # tp
+            np.sum(~true_pos & ~pred_pos),  # tn
+            np.sum(~true_pos & pred_pos),  # fp
+            np.sum(true_pos & ~pred_pos),  # fn
+        ],
+        dtype=np.int64,
+    )
+
+
+def _binary_scores(counts):
+    tp, tn, fp, fn = (int(c) for c in counts)
+    recall = _ratio(tp, tp + fn)
+    specificity = _ratio(tn, tn + fp)
+    return {
+        "tp": tp,
+        "tn": tn,
+        "fp": fp,
+        "fn": fn,
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+        "accuracy": _ratio(tp + tn, tp + tn + fp + fn),
+        "precision": _ratio(tp, tp + fp),
+        "recall": recall,
+        "sensitivity": recall,
+        "specificity": specificity,
+        "balanced_accuracy": float(np.nanmean([recall, specificity]))
+        if not (np.isnan(recall) and np.isnan(specificity))
+        else np.nan,
+    }
+
+
+def _confusion(y_true, y_pred, classes):
+    """Confusion matrix, rows = true class, columns = predicted class."""
+    true_idx = np.searchsorted(classes, y_true)
+    pred_idx = np.searchsorted(classes, y_pred)
+    k = len(classes)
+    return np.bincount(true_idx * k + pred_idx, minlength=k * k).reshape(k, k)
+
+
+def _nanmean(values):
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return float(np.mean(values)) if values.size else np.nan
+
+
+def _multiclass_scores(cm, classes):
+    tp = np.diag(cm)
+    fp = cm.sum(axis=0) - tp
+    fn = cm.sum(axis=1) - tp
+    precision = [_ratio(a, a + b) for a, b in zip(tp, fp)]
+    recall = [_ratio(a, a + b) for a, b in zip(tp, fn)]
+    f1 = [_ratio(2 * a, 2 * a + b + c) for a, b, c in zip(tp, fp, fn)]
+    scores = {
+        "accuracy": _ratio(tp.sum(), cm.sum()),
+        "precision_macro": _nanmean(precision),
+        "recall_macro": _nanmean(recall),
+        "f1_macro": _nanmean(f1),
+    }
+    for name, values in zip(_PER_CLASS, (precision, recall, f1)):
+        for c, v in zip(classes, values):
+            scores[f"{name}[{c}]"] = v
+    return scores
+
+
+def _regression_scores(y_true, y_pred):
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    err = y_pred - y_true
+    dt, dp = y_true - y_true.mean(), y_pred - y_pred.mean()
+    den = np.sqrt(np.sum(dt**2) * np.sum(dp**2))
+    ss_tot = np.sum(dt**2)
+    return {
+        # NaN for a constant vector (correlation undefined) or a single sample.
+        "pearson_r": float(np.sum(dt * dp) / den) if den > 0 else np.nan,
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "r2": float(1.0 - np.sum(err**2) / ss_tot) if ss_tot > 0 else np.nan,
+    }
+
+
+# --------------------------------------------------------------------------- #
+# Validation helpers
+# --------------------------------------------------------------------------- #
+
+
+def _py(value):
+    """A numpy scalar as the equivalent Python scalar (for indexes and attrs)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_y(y, n_samples):
+    if hasattr(y, "to_numpy"):
+        y = y.to_numpy()
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D (one label or value per sample), got shape {y.shape}."
+        )
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            "X and y have inconsistent numbers of samples: "
+            f"{n_samples} and {y.shape[0]}."
+        )
+    if pd.isna(y).any():
+        raise ValueError("y contains missing values (NaN or None).")
+    return y
+
+
+def _check_groups(groups, n_samples):
+    if groups is None:
+        raise ValueError(
+            "subject_report needs groups: the subject (animal or person id) of "
+            "each sample, so that no subject is in both training and test data."
+        )
+    if hasattr(groups, "to_numpy"):
+        groups = groups.to_numpy()
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
+    if groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {groups.shape[0]} entries but X and y have {n_samples} "
+            "samples; give one subject id per sample."
+        )
+    if pd.isna(groups).any():
+        raise ValueError("groups contains missing values (NaN or None).")
+    subjects = pd.unique(groups)
+    if len(subjects) < 2:
+        raise ValueError(
+            f"groups holds a single subject ({_py(subjects[0])!r}); a subject-wise "
+            "evaluation needs at least two."
+        )
+    clash = [s for s in subjects if isinstance(s, str) and s in SUMMARY_ROWS]
+    if clash:
+        raise ValueError(
+            f"Subject id(s) {clash} collide with the report's summary rows "
+            f"{list(SUMMARY_ROWS)}; rename these subjects."
+        )
+    return groups
+
+
+def _task_of(estimator, y):
+    """Return ("binary" | "multiclass" | "regression", classes or None)."""
+    if is_regressor(estimator):
+        try:
+            values = y.astype(float)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{type(estimator).__name__} is a regressor but y is not numeric "
+                f"(dtype {y.dtype})."
+            ) from None
+        if not np.all(np.isfinite(values)):
+            raise ValueError("y contains non-finite values (inf).")
+        return "regression", None
+    target = type_of_target(y, input_name="y")
+    if target == "continuous" and not is_classifier(estimator):
+        return "regression", None
+    if target not in ("binary", "multiclass"):
+        if is_classifier(estimator):
+            raise ValueError(
+                f"{type(estimator).__name__} is a classifier but y is {target!r}; "
+                "subject_report supports binary and multiclass labels."
+            )
+        raise ValueError(f"Unsupported target type {target!r} for subject_report.")
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(
+            f"y holds a single class ({_py(classes[0])!r}); a classifier cannot be "
+            "evaluated."
+        )
+    return ("binary" if len(classes) == 2 else "multiclass"), classes
+
+
+def _check_pos_label(pos_label, task, classes):
+    if task != "binary":
+        if pos_label is not None:
+            raise ValueError(
+                f"pos_label={pos_label!r} is only used with binary labels; this is a "
+                f"{task} task."
+            )
+        return None
+    if pos_label is None:
+        return classes[-1]  # the greater of the two sorted labels
+    matches = []
+    for c in classes:
+        try:
+            if _py(c) == pos_label:
+                matches.append(c)
+        except (TypeError, ValueError):  # incomparable types: not a match
+            pass
+    if not matches:
+        raise ValueError(
+            f"pos_label={pos_label!r} is not one of the labels in y: "
+            f"{[_py(c) for c in classes]}."
+        )
+    return matches[0]
+
+
+def _check_metrics(metrics, task, classes):
+    """Return (column names, {name: callable})."""
+    if task == "binary":
+        default, extra = _BINARY_DEFAULT, _BINARY_EXTRA
+    elif task == "multiclass":
+        per_class = tuple(f"{m}[{c}]" for m in _PER_CLASS for c in classes)
+        default, extra = _MULTICLASS_DEFAULT + per_class, ()
+    else:
+        default, extra = _REGRESSION_DEFAULT, _REGRESSION_EXTRA
+    if metrics is None:
+        return list(default), {}
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    names, funcs = [], {}
+    for m in metrics:
+        if callable(m):
+            name = getattr(m, "__name__", None)
+            if not name or name == "<lambda>":
+                raise ValueError(
+                    "A callable in metrics needs a distinctive __name__ (used as its "
+                    f"column name); got {m!r}. Use a def or functools.update_wrapper."
+                )
+            if name in default or name in extra:
+                raise ValueError(
+                    f"Callable metric name {name!r} collides with a built-in metric."
+                )
+            funcs[name] = m
+        elif isinstance(m, str):
+            if m not in default and m not in extra:
+                raise ValueError(
+                    f"Unknown metric {m!r} for a {task} task; valid names are "
+                    f"{list(default) + list(extra)}, or a callable f(y_true, y_pred)."
+                )
+            name = m
+        else:
+            raise TypeError(
+                f"metrics must hold metric names (str) or callables, got {m!r}."
+            )
+        if name in names or name == "n_images":
+            raise ValueError(f"Metric {name!r} is given more than once.")
+        names.append(name)
+    if not names:
+        raise ValueError("metrics is empty; give at least one metric or None.")
+    return names, funcs
+
+
+def _resolve_cv(cv):
+    if isinstance(cv, str):  # str has a split method but is no splitter
+        raise ValueError(
+            "The 'cv' parameter of subject_report must be None, an int, a "
+            "splitter with split(X, y, groups) or an iterable of (train, test) "
+            f"pairs. Got {cv!r} instead."
+        )
+    if cv is None:
+        return LeaveOneGroupOut()
+    if isinstance(cv, Integral):
+        return GroupKFold(n_splits=int(cv))
+    return cv
+
+
+def _subjects_repr(subjects):
+    return "[" + ", ".join(repr(_py(s)) for s in subjects) + "]"
+
+
+def _make_folds(cv, X, y, groups, classifier):
+    """Materialise and check the (train, test) index pairs of cv."""
+    n = len(y)
+    if hasattr(cv, "split"):
+        splits = cv.split(X, y, groups)
+    else:
+        splits = cv
+    folds = []
+    for train, test in splits:
+        folds.append(
+            (np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp))
+        )
+    if not folds:
+        raise ValueError(f"cv={cv!r} produced no folds.")
+    tested = np.full(n, -1, dtype=np.intp)
+    subject_fold = {}
+    for k, (train, test) in enumerate(folds):
+        for name, idx in (("training", train), ("test", test)):
+            if idx.size == 0:
+                raise ValueError(f"Fold {k} has an empty {name} set.")
+            if idx.min() < -n or idx.max() >= n:
+                raise ValueError(f"Fold {k} has {name} indices outside [0, {n}).")
+        train, test = train % n, test % n
+        folds[k] = (train, test)
+        test_subjects = np.unique(groups[test])
+        leaked = np.intersect1d(np.unique(groups[train]), test_subjects)
+        if leaked.size:
+            raise ValueError(
+                f"cv={cv!r} is not subject-wise: fold {k} has subject(s) "
+                f"{_subjects_repr(leaked)} in both its training and test sets. Use a "
+                "group-aware splitter such as LeaveOneGroupOut, GroupKFold or "
+                "StratifiedGroupKFold."
+            )
+        again = tested[test] >= 0
+        if np.any(again):
+            raise ValueError(
+                f"Sample {int(test[again][0])} is in the test sets of folds "
+                f"{int(tested[test[again][0]])} and {k}; subject_report needs each "
+                "sample to be tested at most once (test folds must not overlap)."
+            )
+        tested[test] = k
+        for s in test_subjects:
+            s = _py(s)
+            if s in subject_fold:
+                raise ValueError(
+                    f"Subject {s!r} is in the test sets of folds {subject_fold[s]} "
+                    f"and {k}; each subject must be held out in a single fold."
+                )
+            subject_fold[s] = k
+        if classifier:
+            present = np.unique(y[train])
+            if present.size < 2:
+                raise ValueError(
+                    f"The training set of fold {k} (held-out subject(s) "
+                    f"{_subjects_repr(test_subjects)}) contains a single class, "
+                    f"{_py(present[0])!r}: a classifier cannot be fitted on it. Every "
+                    "training fold needs two classes or more: hold these subject(s) "
+                    "out together with others (e.g. cv=StratifiedGroupKFold(...)) or "
+                    "drop them."
+                )
+    return folds, tested
+
+
+def _fit_and_predict(
+    estimator, X, y, train, test, params, fold, subjects, error_score
+):
+    """Fit on train, predict test; return a dict (runs in a joblib worker)."""
+    result = {"fold": fold, "y_pred": None, "error": None, "fit_time": np.nan}
+    result["predict_time"] = np.nan
+    try:
+        fit_params = _check_method_params(X, params=params, indices=train)
+        start = time.perf_counter()
+        estimator.fit(_safe_indexing(X, train), y[train], **fit_params)
+        result["fit_time"] = time.perf_counter() - start
+        start = time.perf_counter()
+        y_pred = np.asarray(estimator.predict(_safe_indexing(X, test)))
+        result["predict_time"] = time.perf_counter() - start
+        if y_pred.ndim == 2 and y_pred.shape[1] == 1:
+            y_pred = y_pred.ravel()
+        if y_pred.shape != (len(test),):
+            raise ValueError(
+                f"predict returned shape {y_pred.shape}, expected ({len(test)},)."
+            )
+        result["y_pred"] = y_pred
+    except Exception as exc:
+        if error_score == "raise":
+            if hasattr(exc, "add_note"):  # Python >= 3.11
+                exc.add_note(
+                    f"Raised by subject_report in fold {fold} (held-out subject(s) "
+                    f"{_subjects_repr(subjects)})."
+                )
+            raise
+        result["error"] = "".join(traceback.format_exception_only(type(exc), exc))
+    return result
+
+
+# --------------------------------------------------------------------------- #
+# The public function
+# --------------------------------------------------------------------------- #
+
+
+@validate_params(
+    {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "groups": ["array-like", None],
+        "cv": ["cv_object", HasMethods(["split"])],
+        "metrics": [list, tuple, str, callable, None],
+        "pos_label": "no_validation",
+        "n_jobs": [Integral, None],
+        "return_predictions": ["boolean"],
+        "verbose": ["verbose"],
+        "error_score": [StrOptions({"raise"}), Real],
+        "params": [dict, None],
+    },
+    prefer_skip_nested_validation=False,
+)
+def subject_report(
+    estimator,
+    X,
+    y,
+    groups,
+    *,
+    cv=None,
+    metrics=None,
+    pos_label=None,
+    n_jobs=None,
+    return_predictions=False,
+    verbose=0,
+    error_score="raise",
+    params=None,
+):
+    """Evaluate an estimator subject-wise: one row of metrics per held-out subject.
+
+    A clone of `estimator` is fitted on each training fold of `cv` and predicts
+    its test fold; no subject is ever in both. The out-of-fold predictions are
+    scored per held-out subject, pooled over all folds, and summarised by the
+    mean and standard deviation over subjects.
+
+    X is only indexed (with scikit-learn's ``_safe_indexing``) and passed to the
+    clones, so it can be image paths, an image array or a feature table.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        A classifier or regressor with ``fit`` and ``predict``; cloned per fold,
+        never fitted itself. A regressor (``is_regressor``) gets regression
+        metrics; anything else is scored as a classifier when y holds classes
+        (binary or multiclass) and as a regressor when y is continuous.
+    X : array-like of shape (n_samples, ...)
+        The input of `estimator`: e.g. image paths, an image array or a 2-D
+        feature array.
+    y : array-like of shape (n_samples,)
+        Labels (classification) or values (regression).
+    groups : array-like of shape (n_samples,)
+        The subject (animal or person id) of each sample. Required.
+    cv : int, cross-validation generator or iterable, default=None
+        How subjects are held out:
+
+        - None: :class:`~sklearn.model_selection.LeaveOneGroupOut`, one fold per
+          subject (leave-one-rat-out);
+        - int: :class:`~sklearn.model_selection.GroupKFold` with that many folds;
+        - an object with ``split(X, y, groups)`` (any group-aware splitter, e.g.
+          :class:`~sklearn.model_selection.StratifiedGroupKFold` or
+          :class:`~sklearn.model_selection.GroupShuffleSplit` with one split);
+        - an iterable of ``(train, test)`` index arrays.
+
+        Every fold is checked before anything is fitted: a subject in both the
+        training and the test set of a fold, a sample or subject tested in two
+        folds, or (for classifiers) a training set with a single class raises a
+        ValueError naming the fold. Samples in no test set are not scored.
+    metrics : list of str or callable, default=None
+        The metric columns, after ``n_images``. None gives the task's defaults:
+
+        - binary: ``tp, tn, fp, fn, f1, accuracy, precision, recall,
+          specificity`` (also available: ``sensitivity`` (= recall),
+          ``balanced_accuracy``);
+        - multiclass: ``accuracy, precision_macro, recall_macro, f1_macro`` and
+          per class ``precision[<class>], recall[<class>], f1[<class>]``;
+        - regression: ``pearson_r, mae, rmse`` (also available: ``r2``).
+
+        A callable ``f(y_true, y_pred) -> float`` adds a column named after its
+        ``__name__``; its pooled value is computed on all out-of-fold
+        predictions together.
+    pos_label : int, float, bool or str, default=None
+        The positive ("pain") class of a binary task. None means the greater of
+        the two sorted labels: 1 for {0, 1} or {-1, 1}, True for booleans,
+        ``"pain"`` for {``"no pain"``, ``"pain"``}. An explicit value must be one
+        of the labels of y. Must be None for other tasks.
+    n_jobs : int, default=None
+        Number of folds fitted in parallel with joblib. None means 1 unless in
+        a :obj:`joblib.parallel_backend` context; -1 means all processors. Keep
+        it at 1 when the estimator itself uses several threads.
+    return_predictions : bool, default=False
+        Also return the out-of-fold predictions.
+    verbose : int, default=0
+        If > 0, show a progress bar over the folds.
+    error_score : "raise" or float, default="raise"
+        What to do when fitting or predicting a fold fails. "raise" re-raises
+        (with a note naming the fold); a number is written to every metric of
+        the fold's subjects, the fold is left out of the pooled row and a
+        :class:`~sklearn.exceptions.FitFailedWarning` is issued.
+    params : dict, default=None
+        Parameters passed to ``estimator.fit``; sample-aligned arrays are
+        indexed to the training fold.
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        One row per held-out subject (sorted by subject id), then the rows
+        ``"pooled"``, ``"mean"`` and ``"std"``; index named ``"subject"``;
+        column ``n_images`` then the metric columns. Binary accuracy is a
+        fraction (0-1). ``report.attrs`` holds ``task`` ("binary", "multiclass"
+        or "regression"), ``pos_label``, ``classes``, ``metrics``, ``cv`` and
+        ``estimator`` (their reprs), ``std_ddof`` and ``folds`` (one dict per
+        fold: ``subjects``, ``n_train``, ``n_test``, ``fit_time``,
+        ``predict_time``, ``error``).
+    predictions : pandas.DataFrame
+        Only if `return_predictions`. One row per scored sample in the order of
+        X, indexed by its position in X (index ``"position"``), with columns
+        ``subject``, ``fold``, ``y_true`` and ``y_pred`` (missing for a failed
+        fold).
+
+    See Also
+    --------
+    skanimal.evaluation.paper_table : Lay out several reports like the papers.
+    sklearn.model_selection.cross_validate : Fold-wise scores, not pooled.
+
+    Notes
+    -----
+    The ``"pooled"`` row follows the PainSeeker protocol (SPEC section 3): for
+    a binary task TP, TN, FP and FN are **summed over all folds** and then
+    F1 = 2TP / (2TP + FP + FN) and accuracy = (TP + TN) / N; for multiclass the
+    confusion matrices are summed; for regression the metrics are computed on
+    all out-of-fold predictions together. This is not the mean of the
+    per-subject scores, which is the ``"mean"`` row.
+
+    A ratio whose denominator is zero is NaN (scikit-learn's
+    ``zero_division=np.nan``): a subject with no positive images has NaN recall,
+    and NaN F1 unless the model predicts positives for it (then F1 is 0).
+    Macro averages skip NaN classes, as scikit-learn does. The ``"mean"`` and
+    ``"std"`` rows skip NaN values. ``"std"`` is the *sample* standard deviation
+    over subjects (ddof=1, pandas' default; NaN with one subject): it estimates
+    the spread between subjects. Note that ``np.std(cross_val_score(...))`` in
+    scikit-learn's user guide uses ddof=0; multiply by ``sqrt((n - 1) / n)`` to
+    compare.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skanimal.evaluation import subject_report
+    >>> X = np.array([[0.1], [0.9], [0.2], [0.8], [0.3], [0.4], [0.7], [0.6]])
+    >>> y = np.array([0, 1, 0, 1, 0, 1, 1, 0])
+    >>> rats = np.repeat(["rat1", "rat2", "rat3", "rat4"], 2)
+    >>> report = subject_report(LogisticRegression(C=100), X, y, rats)
+    >>> report.index.tolist()
+    ['rat1', 'rat2', 'rat3', 'rat4', 'pooled', 'mean', 'std']
+    >>> report.loc["pooled", ["tp", "tn", "fp", "fn"]].tolist()
+    [3.0, 3.0, 1.0, 1.0]
+    >>> float(report.loc["pooled", "f1"])
+    0.75
+    """
+    n_samples = _num_samples(X)
+    y = _check_y(y, n_samples)
+    groups = _check_groups(groups, n_samples)
+    task, classes = _task_of(estimator, y)
+    pos_label = _check_pos_label(pos_label, task, classes)
+    columns, funcs = _check_metrics(metrics, task, classes)
+    cv = _resolve_cv(cv)
+    folds, tested = _make_folds(cv, X, y, groups, classifier=task != "regression")
+    if task == "multiclass":
+        for k, (train, test) in enumerate(folds):
+            missing = np.setdiff1d(classes, y[train])
+            if missing.size:
+                warnings.warn(
+                    f"The training set of fold {k} (held-out subject(s) "
+                    f"{_subjects_repr(np.unique(groups[test]))}) has no sample of "
+                    f"class(es) {[_py(c) for c in missing]}; the model cannot "
+                    "predict them in that fold.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+
+    params = {} if params is None else params
+    fold_subjects = [np.unique(groups[test]) for _, test in folds]
+    tasks = (
+        delayed(_fit_and_predict)(
+            clone(estimator), X, y, train, test, params, k, subjects, error_score
+        )
+        for k, ((train, test), subjects) in enumerate(zip(folds, fold_subjects))
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    if verbose:
+        from tqdm.auto import tqdm
+
+        results = tqdm(results, total=len(folds), desc="subject_report", unit="fold")
+    results = list(results)
+
+    failed = [r for r in results if r["error"] is not None]
+    if len(failed) == len(results):
+        raise ValueError(
+            f"All the {len(results)} fits failed; the first error was:\n"
+            f"{failed[0]['error']}"
+        )
+    if failed:
+        warnings.warn(
+            f"{len(failed)} of {len(results)} folds failed and were scored "
+            f"{error_score!r}; they are left out of the pooled row. Errors:\n"
+            + "\n".join(f"fold {r['fold']}: {r['error']}" for r in failed),
+            FitFailedWarning,
+            stacklevel=3,
+        )
+
+    # Out-of-fold predictions, in the order of X.
+    y_pred_all = np.empty(n_samples, dtype=object)
+    ok = np.zeros(n_samples, dtype=bool)
+    for (_, test), r in zip(folds, results):
+        if r["y_pred"] is not None:
+            y_pred_all[test] = list(r["y_pred"])
+            ok[test] = True
+    scored = np.flatnonzero(tested >= 0)
+    if task != "regression":
+        known = {_py(c) for c in classes}
+        unknown = [i for i in np.flatnonzero(ok) if _py(y_pred_all[i]) not in known]
+        if unknown:
+            i = int(unknown[0])
+            raise ValueError(
+                f"The estimator of fold {int(tested[i])} predicted "
+                f"{_py(y_pred_all[i])!r} for sample {i}, which is not one of the "
+                f"labels in y {[_py(c) for c in classes]}."
+            )
+
+    def scores_of(idx):
+        yt, yp = y[idx], _as_like(y_pred_all[idx], y)
+        if task == "binary":
+            counts = _binary_counts(yt, yp, pos_label)
+            return counts, _binary_scores(counts)
+        if task == "multiclass":
+            cm = _confusion(yt, yp, classes)
+            return cm, _multiclass_scores(cm, classes)
+        return None, _regression_scores(yt, yp)
+
+    rows, index, totals = [], [], []
+    for subject in np.unique(groups[scored]):
+        idx = scored[groups[scored] == subject]
+        row = {"n_images": len(idx)}
+        if ok[idx].all():
+            total, values = scores_of(idx)
+            totals.append(total)
+            for name, f in funcs.items():
+                values[name] = float(f(y[idx], _as_like(y_pred_all[idx], y)))
+            row.update({name: values[name] for name in columns})
+        else:
+            row.update({name: float(error_score) for name in columns})
+        rows.append(row)
+        index.append(_py(subject))
+
+    pooled_idx = scored[ok[scored]]
+    if task == "binary":
+        pooled = _binary_scores(np.sum(totals, axis=0))
+    elif task == "multiclass":
+        pooled = _multiclass_scores(np.sum(totals, axis=0), classes)
+    else:
+        pooled = _regression_scores(y[pooled_idx], _as_like(y_pred_all[pooled_idx], y))
+    for name, f in funcs.items():
+        pooled[name] = float(f(y[pooled_idx], _as_like(y_pred_all[pooled_idx], y)))
+    per_subject = pd.DataFrame(rows, columns=["n_images", *columns], dtype=float)
+    summary = pd.DataFrame(
+        [
+            {"n_images": len(pooled_idx), **{name: pooled[name] for name in columns}},
+            per_subject.mean(axis=0, skipna=True).to_dict(),
+            per_subject.std(axis=0, skipna=True, ddof=_STD_DDOF).to_dict(),
+        ],
+        columns=per_subject.columns,
+        dtype=float,
+    )
+    report = pd.concat([per_subject, summary], ignore_index=True)
+    report.index = pd.Index(index + list(SUMMARY_ROWS), dtype=object, name="subject")
+
+    report.attrs.update(
+        {
+            "task": task,
+            "pos_label": _py(pos_label),
+            "classes": None if classes is None else [_py(c) for c in classes],
+            "metrics": list(columns),
+            "cv": repr(cv),
+            "estimator": repr(estimator),
+            "std_ddof": _STD_DDOF,
+            "folds": [
+                {
+                    "fold": k,
+                    "subjects": [_py(s) for s in fold_subjects[k]],
+                    "n_train": len(train),
+                    "n_test": len(test),
+                    "fit_time": r["fit_time"],
+                    "predict_time": r["predict_time"],
+                    "error": r["error"],
+                }
+                for k, ((train, test), r) in enumerate(zip(folds, results))
+            ],
+        }
+    )
+    if not return_predictions:
+        return report
+
+    y_pred_col = y_pred_all[scored]
+    if ok[scored].all():
+        y_pred_col = _as_like(y_pred_col, y)
+    predictions = pd.DataFrame(
+        {
+            "subject": groups[scored],
+            "fold": tested[scored],
+            "y_true": y[scored],
+            "y_pred": y_pred_col,
+        },
+        index=pd.Index(scored, name="position"),
+    )
+    return report, predictions
+
+
+def _as_like(values, y):
+    """Object array of predictions cast back to the dtype of y when possible."""
+    try:
+        return values.astype(y.dtype) if y.dtype != object else values
+    except (TypeError, ValueError):
+        return values

@@ -1,0 +1,156 @@
+"""Tests for the ``skanimal`` command line and the benchmark runner."""
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skanimal.benchmark import BenchmarkMethod, default_methods, run_benchmark
+from skanimal.cli import main
+from skanimal.datasets import make_grimace_faces
+from skanimal.evaluation import subject_report
+
+SMALL = ["--n-samples", "90", "--random-state", "3"]
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return make_grimace_faces(n_samples=90, random_state=3)
+
+
+def test_help_lists_commands_and_options(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "benchmark" in out and "make-dataset" in out
+    with pytest.raises(SystemExit):
+        main(["benchmark", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--data", "--subject-pattern", "--methods", "--cv", "--output", "--n-jobs"):
+        assert option in out
+    assert "pooled" in out
+
+
+def test_list_methods_names_the_six_lbp_settings(capsys):
+    assert main(["benchmark", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("LBP R1P8 4x4", "LBP R1P8 8x8", "LBP R1P8 16x16",
+                 "LBP R3P8 4x4", "LBP R3P8 8x8", "LBP R3P8 16x16"):
+        assert name in out
+
+
+def test_benchmark_writes_the_paper_table(tmp_path, small_data, capsys):
+    out = tmp_path / "results"
+    status = main(["benchmark", *SMALL, "--methods", "r1p8-4x4", "R3P8 8x8",
+                   "-o", str(out), "-q"])
+    assert status == 0
+    table = pd.read_csv(out / "benchmark_table.csv", index_col=0)
+    assert list(table.index) == ["LBP R1P8 4x4", "LBP R3P8 8x8"]
+    subjects = np.unique(small_data.groups)
+    assert table.shape[1] == len(subjects) + 1
+    md = (out / "benchmark_table.md").read_text()
+    assert "LBP R1P8 4x4" in md and md.count("|") > 10
+    printed = capsys.readouterr().out
+    assert "LBP R3P8 8x8" in printed
+
+    # the pooled cell equals a subject_report of the whole pipeline, fitted per fold
+    long = pd.read_csv(out / "benchmark_subjects.csv", index_col=[0, 1])
+    direct = subject_report(default_methods()[0].pipeline(), small_data.images,
+                            small_data.target, small_data.groups)
+    got = long.loc[("LBP R1P8 4x4", "pooled")]
+    assert got["f1"] == pytest.approx(direct.loc["pooled", "f1"])
+    assert got["accuracy"] == pytest.approx(direct.loc["pooled", "accuracy"])
+    assert f"{direct.loc['pooled', 'f1']:.4f}" in str(table.loc["LBP R1P8 4x4"].iloc[-1])
+
+
+def test_manifest_written_by_make_dataset_gives_the_same_table(tmp_path):
+    data_dir = tmp_path / "data"
+    assert main(["make-dataset", str(data_dir), *SMALL]) == 0
+    assert main(["benchmark", *SMALL, "--methods", "r1p8-4x4", "-q",
+                 "-o", str(tmp_path / "a")]) == 0
+    assert main(["benchmark", "--data", str(data_dir / "manifest.csv"), "--methods",
+                 "r1p8-4x4", "-q", "-o", str(tmp_path / "b")]) == 0
+    a = pd.read_csv(tmp_path / "a" / "benchmark_subjects.csv", index_col=[0, 1])
+    b = pd.read_csv(tmp_path / "b" / "benchmark_subjects.csv", index_col=[0, 1])
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_benchmark_on_an_image_folder(tmp_path, small_data):
+    from PIL import Image
+
+    root = tmp_path / "faces"
+    for i, (img, label, subject) in enumerate(zip(small_data.images, small_data.target,
+                                                  small_data.groups)):
+        folder = root / str(small_data.target_names[label])
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(folder / f"{subject}_{i:04d}.png")
+    status = main(["benchmark", "--data", str(root), "--subject-pattern",
+                   r"^(?P<subject>[^_]+)_", "--methods", "r1p8-4x4", "--cv", "3", "-q",
+                   "-o", str(tmp_path / "out")])
+    assert status == 0
+    table = pd.read_csv(tmp_path / "out" / "benchmark_table.csv", index_col=0)
+    assert table.shape == (1, len(np.unique(small_data.groups)) + 1)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["benchmark", "--data", "no/such/manifest.csv"], "no/such/manifest.csv"),
+        (["benchmark", "--methods", "hog-svm"], "unknown method"),
+    ],
+)
+def test_user_errors_exit_2_with_a_message(argv, message, capsys, tmp_path):
+    assert main([*argv, "-q", "-o", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_cv_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["benchmark", "--cv", "1"])
+    assert exc.value.code == 2
+    assert "--cv" in capsys.readouterr().err
+
+
+def test_make_dataset_refuses_a_non_empty_folder(tmp_path, capsys):
+    keep = tmp_path / "notes.txt"
+    keep.write_text("precious")
+    assert main(["make-dataset", str(tmp_path), "--n-samples", "12"]) == 2
+    assert "make-dataset: error" in capsys.readouterr().err
+    assert keep.read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_run_benchmark_shares_features_between_methods(small_data):
+    """Two methods with equal feature steps reuse one extraction, results unchanged."""
+    from sklearn.svm import LinearSVC
+
+    from skanimal.features import LBPFeatures
+
+    calls = []
+
+    class CountingLBP(LBPFeatures):
+        def transform(self, X):
+            calls.append(len(X))
+            return super().transform(X)
+
+    methods = [BenchmarkMethod("a", LinearSVC(C=1.0), features=CountingLBP(grid=(2, 2))),
+               BenchmarkMethod("b", LinearSVC(C=0.1), features=CountingLBP(grid=(2, 2)))]
+    reports = run_benchmark(methods, small_data.images, small_data.target,
+                            small_data.groups, verbose=0, chunk_size=50)
+    assert sum(calls) == len(small_data.images)  # one pass over the images in all
+    assert calls == [50, 40]
+    assert set(reports) == {"a", "b"}
+    with pytest.raises(ValueError, match="unique"):
+        run_benchmark([methods[0], methods[0]], small_data.images, small_data.target,
+                      small_data.groups, verbose=0)
+
+
+@pytest.mark.skipif(shutil.which("skanimal") is None, reason="console script not installed")
+def test_console_script_and_module_entry_point():
+    for cmd in (["skanimal", "--version"], [sys.executable, "-m", "skanimal", "--version"]):
+        res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        assert res.stdout.startswith("skanimal 0.")
