@@ -1,0 +1,231 @@
+"""Helpers shared by the dataset loaders: errors, DESCR texts, Bunch building,
+column conversion and atomic file writing."""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import os
+import re
+import secrets
+from contextlib import contextmanager
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+__all__ = ["DatasetError", "MissingFilesError"]
+
+#: File name extensions recognised as images by the folder loaders.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class DatasetError(ValueError):
+    """A dataset on disk (manifest, folder, archive) is not in the expected form.
+
+    The message names the file or folder at fault and, where it applies, the
+    rows or files concerned.
+
+    See Also
+    --------
+    MissingFilesError : The subclass raised for files that do not exist.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skanimal.datasets import DatasetError, load_manifest
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     csv = os.path.join(d, "manifest.csv")
+    ...     with open(csv, "w") as fh:
+    ...         _ = fh.write("path,label\\na.png,1\\n")
+    ...     try:
+    ...         load_manifest(csv)
+    ...     except DatasetError as exc:
+    ...         print("lacks the required column(s) subject" in str(exc))
+    True
+    """
+
+
+class MissingFilesError(DatasetError, FileNotFoundError):
+    """Files that a dataset refers to do not exist.
+
+    A :class:`DatasetError` (hence a :class:`ValueError`) and a
+    :class:`FileNotFoundError`.
+
+    Parameters
+    ----------
+    message : str
+        The error message; it names the dataset and the first missing files.
+    missing : iterable of str, default=()
+        Every missing file.
+
+    Attributes
+    ----------
+    missing : list of str
+        Every missing file.
+
+    See Also
+    --------
+    DatasetError : The base class of dataset format errors.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skanimal.datasets import MissingFilesError, load_manifest
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     csv = os.path.join(d, "manifest.csv")
+    ...     with open(csv, "w") as fh:
+    ...         _ = fh.write("path,label,subject\\na.png,1,rat1\\n")
+    ...     try:
+    ...         load_manifest(csv)
+    ...     except MissingFilesError as exc:
+    ...         print([os.path.basename(p) for p in exc.missing])
+    ['a.png']
+    """
+
+    def __init__(self, message, missing=()):
+        super().__init__(message)
+        self.missing = list(missing)
+
+
+def load_descr(name):
+    """Return the text of ``skanimal/datasets/descr/<name>``."""
+    return (resources.files("skanimal.datasets") / "descr" / name).read_text(
+        encoding="utf-8"
+    )
+
+
+def describe(descr_name, *, source, target, groups, target_names):
+    """A DESCR text: the static description plus a summary of the loaded data."""
+    text = load_descr(descr_name).rstrip("\n")
+    lines = [
+        "",
+        "",
+        "This copy",
+        "---------",
+        "",
+        f":Source: ``{source}``",
+        f":Number of images: {len(target)}",
+        f":Number of subjects: {len(np.unique(np.asarray(groups, dtype=str)))}",
+    ]
+    if np.asarray(target).dtype.kind in "iub":
+        values, counts = np.unique(target, return_counts=True)
+        parts = []
+        names = list(target_names)
+        for val, cnt in zip(values, counts):
+            name = names[val] if 0 <= val < len(names) else str(val)
+            parts.append(f"{name} ({val}): {cnt}")
+        lines.append(":Images per class: " + "; ".join(parts))
+    elif np.asarray(target).dtype.kind in "OUS":
+        values, counts = np.unique(np.asarray(target, dtype=str), return_counts=True)
+        lines.append(
+            ":Images per class: "
+            + "; ".join(f"{v}: {c}" for v, c in zip(values, counts))
+        )
+    return text + "\n".join(lines) + "\n"
+
+
+def make_bunch(*, images, target, groups, target_names, frame, descr):
+    """The Bunch every loader returns."""
+    return Bunch(
+        images=images,
+        target=target,
+        groups=groups,
+        target_names=target_names,
+        frame=frame,
+        DESCR=descr,
+    )
+
+
+def object_array(values):
+    """A 1-D object ndarray of Python ``str``."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = [str(v) for v in values]
+    return out
+
+
+def format_items(items, limit=5):
+    """``"a, b, c"`` with at most ``limit`` items and ``"... (N more)"``."""
+    items = list(items)
+    shown = ", ".join(str(i) for i in items[:limit])
+    if len(items) > limit:
+        shown += f", ... ({len(items) - limit} more)"
+    return shown
+
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+def is_blank(series):
+    """Boolean mask of empty (or whitespace-only) cells of a str column."""
+    return series.astype(str).str.strip() == ""
+
+
+def all_integers(values):
+    """Whether every string in ``values`` is an integer literal."""
+    return len(values) > 0 and all(_INT_RE.match(str(v).strip()) for v in values)
+
+
+def to_number(value):
+    """Parse one cell as int or float, or raise ValueError."""
+    text = str(value).strip()
+    if _INT_RE.match(text):
+        return int(text)
+    return float(text)
+
+
+def infer_column(series):
+    """Convert a column of strings to int, float or bool where all cells fit.
+
+    Empty cells become NaN in numeric columns; a column that is not entirely
+    numeric (or boolean) is kept as strings, empty cells as ``""``.
+    """
+    text = series.astype(str).str.strip()
+    filled = text[text != ""]
+    if len(filled) == 0:
+        return pd.Series(np.full(len(series), np.nan), index=series.index)
+    if filled.isin(["True", "False"]).all() and len(filled) == len(text):
+        return text == "True"
+    if all_integers(filled) and len(filled) == len(text):
+        return pd.Series([int(v) for v in text], index=series.index, dtype=np.int64)
+    try:
+        vals = [float(v) if v != "" else np.nan for v in text]
+    except ValueError:
+        return series
+    return pd.Series(vals, index=series.index, dtype=np.float64)
+
+
+def _create_temp(folder, stem, ext):
+    """Create a new empty file in ``folder`` (mode 0o666 less the umask)."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{stem}.{secrets.token_hex(6)}.tmp{ext}")
+        try:
+            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"could not create a temporary file in {folder!r}.")
+
+
+@contextmanager
+def atomic_path(final_path):
+    """Yield a temporary path next to ``final_path``; move it there on success.
+
+    The temporary file is in the same folder (so :func:`os.replace` is
+    atomic), gets the permissions of a newly created file, and is removed if
+    the body raises.
+    """
+    final_path = os.fspath(final_path)
+    folder = os.path.dirname(final_path) or "."
+    stem, ext = os.path.splitext(os.path.basename(final_path))
+    tmp = _create_temp(folder, stem, ext)
+    try:
+        yield tmp
+        os.replace(tmp, final_path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,660 @@
+"""Datasets on disk: manifest CSV files, folders of images, and writing them.
+
+A *manifest* is a CSV file with one row per image and at least the columns
+``path`` (relative to the CSV's folder, or absolute), ``label`` and
+``subject``; optional columns ``label_name``, ``video``, ``time``, ``score``
+and a face box ``x0, y0, x1, y1``; any other column is kept.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import os
+import re
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.utils._param_validation import StrOptions, validate_params
+
+from ..utils import check_images, open_image
+from ._base import (
+    IMAGE_EXTENSIONS,
+    DatasetError,
+    MissingFilesError,
+    all_integers,
+    atomic_path,
+    describe,
+    format_items,
+    infer_column,
+    is_blank,
+    make_bunch,
+    object_array,
+    to_number,
+)
+
+__all__ = ["load_image_folder", "load_manifest", "save_dataset"]
+
+_REQUIRED = ("path", "label", "subject")
+_BOX = ("x0", "y0", "x1", "y1")
+_NUMERIC = ("time", "score") + _BOX
+_STRINGS = ("path", "label", "label_name", "subject", "video")
+_FORMATS = {"png": "PNG", "tiff": "TIFF", "bmp": "BMP"}
+
+
+def _rows(mask):
+    """Data-row numbers (1 = first row under the header) where ``mask``."""
+    return [int(i) + 1 for i in np.flatnonzero(np.asarray(mask))]
+
+
+def _row_text(rows):
+    return f"data row(s) {format_items(rows, 10)} (row 1 is the line after the header)"
+
+
+# --------------------------------------------------------------------------
+# load_manifest
+# --------------------------------------------------------------------------
+
+
+@validate_params(
+    {"path": [str, os.PathLike], "check_files": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
+def load_manifest(path, *, check_files=True):
+    """Load a dataset described by a manifest CSV file.
+
+    A manifest lists one image per row with its label and subject, so it can
+    describe any folder layout; :func:`save_dataset` writes one. The CSV is
+    validated as a whole and every problem is reported with the CSV's name
+    and the rows concerned.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The CSV file. Required columns: ``path`` (image file, relative to the
+        CSV's folder or absolute), ``label`` (the class) and ``subject`` (the
+        animal or person shown). Optional columns: ``label_name`` (the name of
+        each integer label), ``video``, ``time``, ``score`` (e.g. a grimace
+        score) and a face box ``x0, y0, x1, y1`` (pixels, all four or none;
+        rows may leave all four empty). Any other column is kept in ``frame``.
+    check_files : bool, default=True
+        Check that every image file exists.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        images : ndarray of str of shape (n_samples,)
+            Absolute image paths (object array).
+        target : ndarray of shape (n_samples,)
+            The ``label`` column: integers when every label is an integer,
+            else strings.
+        groups : ndarray of str of shape (n_samples,)
+            The ``subject`` column, as strings (``"rat01"`` stays
+            ``"rat01"``, ``7`` becomes ``"7"``).
+        target_names : ndarray of str
+            With a ``label_name`` column, the names ordered by their label
+            (``target_names[i]`` names the ``i``-th smallest label, which is
+            label ``i`` when labels are 0, 1, ...). Otherwise the sorted
+            unique labels, as strings.
+        frame : pandas.DataFrame of shape (n_samples, n_columns)
+            Every column of the CSV, in its order; ``path`` holds absolute
+            paths, ``label`` the target and ``subject`` the groups. Other
+            columns are integers, floats or booleans when all their cells are,
+            else strings.
+        DESCR : str
+            Description of the manifest format and of this dataset.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    DatasetError
+        A :class:`ValueError` naming the CSV, for missing required columns,
+        no rows, empty labels, subjects or paths, duplicated paths, partial,
+        non-numeric or empty (``x1 <= x0`` or ``y1 <= y0``) boxes, non-numeric
+        ``time`` or ``score``, or label names that do not map one to one to
+        labels.
+    MissingFilesError
+        When ``check_files`` is True and image files do not exist (a
+        :class:`DatasetError` and a :class:`FileNotFoundError`).
+
+    See Also
+    --------
+    save_dataset : Write a dataset as image files plus a manifest.
+    load_image_folder : Load a folder with one sub-folder per class.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skanimal.datasets import make_grimace_faces, save_dataset, load_manifest
+    >>> faces = make_grimace_faces(n_samples=12, image_size=32)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     data = load_manifest(save_dataset(faces, d))
+    ...     print(len(data.images), list(data.target_names))
+    12 ['no pain', 'pain']
+    """
+    csv = os.path.abspath(os.fspath(path))
+    if not os.path.isfile(csv):
+        raise FileNotFoundError(f"manifest file {csv!r} does not exist.")
+    try:
+        raw = pd.read_csv(csv, dtype=str, keep_default_na=False, skipinitialspace=True,
+                          encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"manifest {csv!r} is empty: expected a header row with "
+                           f"the columns {', '.join(_REQUIRED)}.") from None
+    except pd.errors.ParserError as exc:
+        raise DatasetError(f"manifest {csv!r} is not a valid CSV file: {exc}") from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+
+    missing = [c for c in _REQUIRED if c not in raw.columns]
+    if missing:
+        raise DatasetError(
+            f"manifest {csv!r} lacks the required column(s) {', '.join(missing)}; it has "
+            f"{', '.join(map(repr, raw.columns))}. Required: {', '.join(_REQUIRED)}."
+        )
+    dupe_cols = raw.columns[raw.columns.duplicated()].tolist()
+    if dupe_cols:
+        raise DatasetError(f"manifest {csv!r} has duplicated column(s) {dupe_cols}.")
+    if len(raw) == 0:
+        raise DatasetError(f"manifest {csv!r} has a header but no rows.")
+    raw = raw.reset_index(drop=True)
+    for col in ("path", "label", "subject") + (
+        ("label_name",) if "label_name" in raw.columns else ()
+    ):
+        raw[col] = raw[col].astype(str).str.strip()
+        blank = is_blank(raw[col])
+        if blank.any():
+            raise DatasetError(
+                f"manifest {csv!r}: empty or missing {col!r} on {_row_text(_rows(blank))}."
+            )
+
+    base = os.path.dirname(csv)
+    paths = [os.path.normpath(os.path.join(base, p)) for p in raw["path"]]
+    dup = pd.Series(paths).duplicated(keep=False).to_numpy()
+    if dup.any():
+        first = paths[int(np.flatnonzero(dup)[0])]
+        raise DatasetError(
+            f"manifest {csv!r} lists the same image more than once: {_row_text(_rows(dup))}"
+            f" (e.g. {first!r}). Each row must be a distinct image file."
+        )
+    if check_files:
+        absent = [p for p in paths if not os.path.isfile(p)]
+        if absent:
+            raise MissingFilesError(
+                f"manifest {csv!r}: {len(absent)} of {len(paths)} image file(s) do not "
+                f"exist, the first: {format_items(map(repr, absent), 5)}.",
+                absent,
+            )
+
+    frame = pd.DataFrame(index=raw.index)
+    for col in raw.columns:
+        if col == "path":
+            frame[col] = paths
+        elif col in ("subject", "video", "label_name"):
+            frame[col] = raw[col].astype(str)
+        elif col == "label":
+            frame[col] = raw[col]
+        elif col in _NUMERIC:
+            frame[col] = _numeric_column(raw[col], col, csv)
+        else:
+            frame[col] = infer_column(raw[col])
+
+    _check_box(frame, csv)
+
+    labels = raw["label"]
+    if all_integers(labels):
+        target = np.array([int(v) for v in labels], dtype=np.int64)
+    else:
+        target = object_array(labels)
+    frame["label"] = target
+    if "label_name" in frame.columns:
+        target_names = _names_from_column(target, frame["label_name"], csv)
+    else:
+        target_names = object_array(np.unique(target))
+    groups = object_array(frame["subject"])
+    images = object_array(paths)
+    descr = describe("manifest.rst", source=csv, target=target, groups=groups,
+                     target_names=target_names)
+    return make_bunch(images=images, target=target, groups=groups,
+                      target_names=target_names, frame=frame, descr=descr)
+
+
+def _numeric_column(column, name, csv):
+    values = column.astype(str).str.strip()
+    out = np.full(len(values), np.nan)
+    bad = []
+    for i, v in enumerate(values):
+        if v == "":
+            continue
+        try:
+            out[i] = to_number(v)
+        except ValueError:
+            bad.append(i + 1)
+    if bad:
+        raise DatasetError(
+            f"manifest {csv!r}: column {name!r} must be numeric; non-numeric values on "
+            f"{_row_text(bad)} (e.g. {values.iloc[bad[0] - 1]!r})."
+        )
+    return out
+
+
+def _check_box(frame, csv):
+    present = [c for c in _BOX if c in frame.columns]
+    if not present:
+        return
+    if len(present) < 4:
+        raise DatasetError(
+            f"manifest {csv!r} has the box column(s) {', '.join(present)} but not "
+            f"{', '.join(c for c in _BOX if c not in present)}: a face box needs all "
+            "four of x0, y0, x1, y1."
+        )
+    box = frame[list(_BOX)].to_numpy(dtype=float)
+    nan = np.isnan(box)
+    partial = nan.any(axis=1) & ~nan.all(axis=1)
+    if partial.any():
+        raise DatasetError(
+            f"manifest {csv!r}: incomplete face box (some of x0, y0, x1, y1 empty) on "
+            f"{_row_text(_rows(partial))}. Give all four values or none."
+        )
+    with np.errstate(invalid="ignore"):
+        inverted = ~nan.any(axis=1) & ((box[:, 2] <= box[:, 0]) | (box[:, 3] <= box[:, 1]))
+    if inverted.any():
+        raise DatasetError(
+            f"manifest {csv!r}: empty face box (x1 <= x0 or y1 <= y0) on "
+            f"{_row_text(_rows(inverted))}."
+        )
+
+
+def _names_from_column(target, names, csv):
+    """target_names ordered by label, checking the label <-> name mapping."""
+    pairs = pd.DataFrame({"label": target, "name": np.asarray(names, dtype=object)})
+    per_label = pairs.groupby("label", sort=True)["name"].unique()
+    clash = {k: list(v) for k, v in per_label.items() if len(v) > 1}
+    if clash:
+        raise DatasetError(
+            f"manifest {csv!r}: a label has several label_name values: "
+            f"{format_items((f'{k!r} -> {v}' for k, v in clash.items()), 5)}."
+        )
+    per_name = pairs.groupby("name", sort=True)["label"].unique()
+    clash = {k: list(v) for k, v in per_name.items() if len(v) > 1}
+    if clash:
+        raise DatasetError(
+            f"manifest {csv!r}: a label_name is used for several labels: "
+            f"{format_items((f'{k!r} -> {v}' for k, v in clash.items()), 5)}."
+        )
+    return object_array([v[0] for v in per_label.to_numpy()])
+
+
+# --------------------------------------------------------------------------
+# load_image_folder
+# --------------------------------------------------------------------------
+
+
+def _visible_entries(folder):
+    with os.scandir(folder) as it:
+        return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+
+
+@validate_params(
+    {
+        "root": [str, os.PathLike],
+        "subject_pattern": [str, re.Pattern, None],
+        "subject_map": [Mapping, Callable, None],
+        "extensions": [tuple, list],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_image_folder(root, *, subject_pattern=None, subject_map=None,
+                      extensions=IMAGE_EXTENSIONS):
+    """Load images stored as ``root/<label>/<image files>``.
+
+    Every visible sub-folder of ``root`` is a class, named after the folder;
+    its image files (matched by extension, case-insensitive, hidden files
+    skipped, not recursive) are the samples. Files directly in ``root`` are
+    ignored. Order is deterministic: classes sorted by name, then files sorted
+    by name.
+
+    Subject ids are required: subject-wise evaluation (no subject in both
+    training and test data) is the rule in skanimal, and a folder layout does
+    not say who each image shows. Give them with exactly one of
+    ``subject_pattern`` or ``subject_map``; there is deliberately no default
+    (such as one subject per image), because a silent default would make
+    image-wise -- leaky -- evaluation look subject-wise.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder holding one sub-folder per class.
+    subject_pattern : str or re.Pattern, default=None
+        A regular expression with a named group ``subject``, searched
+        (:func:`re.search`) in each file name, e.g. ``r"^(?P<subject>rat\\d+)_"``.
+    subject_map : dict or callable, default=None
+        A mapping from file name (or from ``"<label>/<file name>"``, which
+        is tried first) to subject, or a callable taking the absolute path
+        of a file and returning its subject.
+    extensions : tuple of str, default=(".png", ".jpg", ".jpeg", ".bmp", \
+".tif", ".tiff", ".webp")
+        The file name extensions taken as images.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        images : ndarray of str of shape (n_samples,)
+            Absolute image paths (object array).
+        target : ndarray of int of shape (n_samples,)
+            Class codes, indices into ``target_names``.
+        groups : ndarray of str of shape (n_samples,)
+            The subject of each image.
+        target_names : ndarray of str
+            The class folder names, sorted.
+        frame : pandas.DataFrame of shape (n_samples, 5)
+            Columns ``path``, ``file``, ``label``, ``label_name``, ``subject``.
+        DESCR : str
+            Description of the layout and of this dataset.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``root`` is not a folder.
+    ValueError
+        If no or both of ``subject_pattern`` and ``subject_map`` are given, or
+        the pattern has no ``subject`` group.
+    DatasetError
+        A :class:`ValueError` naming the folder or files at fault: no class
+        folders, a class folder without images, file names the pattern does
+        not match, files missing from the map, empty subjects.
+
+    See Also
+    --------
+    load_manifest : Load a dataset from a manifest CSV (any layout).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from skanimal.datasets import load_image_folder
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     for label in ("no_pain", "pain"):
+    ...         os.makedirs(os.path.join(root, label))
+    ...         for rat in ("rat1", "rat2"):
+    ...             Image.fromarray(np.zeros((8, 8), np.uint8)).save(
+    ...                 os.path.join(root, label, f"{rat}_0.png"))
+    ...     data = load_image_folder(root, subject_pattern=r"^(?P<subject>rat\\d+)_")
+    ...     print(data.target, list(data.groups), list(data.target_names))
+    [0 0 1 1] ['rat1', 'rat2', 'rat1', 'rat2'] ['no_pain', 'pain']
+    """
+    root = os.path.abspath(os.fspath(root))
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"image folder {root!r} does not exist or is not a folder.")
+    if (subject_pattern is None) == (subject_map is None):
+        which = "both were" if subject_pattern is not None else "neither was"
+        raise ValueError(
+            "load_image_folder needs subject ids for subject-wise evaluation: pass exactly "
+            "one of subject_pattern (a regex with a named group 'subject' searched in each "
+            "file name, e.g. r'^(?P<subject>rat\\d+)_') or subject_map (a dict file name "
+            f"-> subject, or a callable path -> subject); {which} given."
+        )
+    if subject_pattern is not None:
+        pattern = re.compile(subject_pattern)
+        if "subject" not in pattern.groupindex:
+            raise ValueError(
+                f"subject_pattern {pattern.pattern!r} has no named group 'subject'; "
+                "write it as (?P<subject>...)."
+            )
+    exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
+    if not exts:
+        raise ValueError("extensions is empty: give at least one file name extension.")
+
+    class_dirs = [e for e in _visible_entries(root) if e.is_dir()]
+    if not class_dirs:
+        raise DatasetError(
+            f"image folder {root!r} has no sub-folders: expected root/<label>/<images>."
+        )
+    paths, files, codes, empty = [], [], [], []
+    for code, entry in enumerate(class_dirs):
+        found = [
+            e for e in _visible_entries(entry.path)
+            if e.is_file() and os.path.splitext(e.name)[1].lower() in exts
+        ]
+        if not found:
+            empty.append(entry.name)
+        for e in found:
+            paths.append(os.path.join(root, entry.name, e.name))
+            files.append(e.name)
+            codes.append(code)
+    if empty:
+        raise DatasetError(
+            f"image folder {root!r}: class folder(s) {format_items(map(repr, empty), 5)} "
+            f"contain no image files (extensions {', '.join(exts)}). Remove them or add "
+            "images."
+        )
+    target_names = object_array([e.name for e in class_dirs])
+    target = np.asarray(codes, dtype=np.int64)
+    rel = [f"{target_names[c]}/{f}" for c, f in zip(codes, files)]
+
+    subjects, bad = [], []
+    if subject_pattern is not None:
+        for f, r in zip(files, rel):
+            m = pattern.search(f)
+            if m is None or not m.group("subject"):
+                bad.append(r)
+                subjects.append(None)
+            else:
+                subjects.append(m.group("subject"))
+        if bad:
+            raise DatasetError(
+                f"image folder {root!r}: subject_pattern {pattern.pattern!r} does not find a "
+                f"subject in {len(bad)} of {len(files)} file name(s), the first: "
+                f"{format_items(map(repr, bad), 5)}."
+            )
+    elif isinstance(subject_map, Mapping):
+        for f, r in zip(files, rel):
+            s = subject_map.get(r, subject_map.get(f))
+            if s is None or str(s).strip() == "":
+                bad.append(r)
+            subjects.append(s)
+        if bad:
+            raise DatasetError(
+                f"image folder {root!r}: subject_map has no subject for {len(bad)} of "
+                f"{len(files)} file(s), the first: {format_items(map(repr, bad), 5)}."
+            )
+    else:
+        for p, r in zip(paths, rel):
+            s = subject_map(p)
+            if s is None or str(s).strip() == "":
+                bad.append(r)
+            subjects.append(s)
+        if bad:
+            raise DatasetError(
+                f"image folder {root!r}: subject_map returned no subject for {len(bad)} "
+                f"file(s), the first: {format_items(map(repr, bad), 5)}."
+            )
+    groups = object_array(subjects)
+    images = object_array(paths)
+    frame = pd.DataFrame({
+        "path": images,
+        "file": object_array(files),
+        "label": target,
+        "label_name": target_names[target],
+        "subject": groups,
+    })
+    descr = describe("image_folder.rst", source=root, target=target, groups=groups,
+                     target_names=target_names)
+    return make_bunch(images=images, target=target, groups=groups,
+                      target_names=target_names, frame=frame, descr=descr)
+
+
+# --------------------------------------------------------------------------
+# save_dataset
+# --------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _file_stems(frame, n):
+    """File name stems: the sanitised ``image_id`` when unique, else numbers."""
+    width = max(6, len(str(n - 1)))
+    numbers = [f"{i:0{width}d}" for i in range(n)]
+    if frame is None or "image_id" not in frame.columns:
+        return numbers
+    ids = [_UNSAFE.sub("_", str(v)).strip("._") for v in frame["image_id"]]
+    if all(ids) and len(set(i.lower() for i in ids)) == n:
+        return ids
+    return numbers
+
+
+def _get(dataset, key):
+    if isinstance(dataset, Mapping):
+        return dataset.get(key)
+    return getattr(dataset, key, None)
+
+
+@validate_params(
+    {
+        "dataset": [Mapping],
+        "directory": [str, os.PathLike],
+        "overwrite": ["boolean"],
+        "format": [StrOptions(set(_FORMATS))],
+    },
+    prefer_skip_nested_validation=True,
+)
+def save_dataset(dataset, directory, *, overwrite=False, format="png"):
+    """Write a dataset as lossless image files plus a manifest CSV.
+
+    The images go to ``directory/images/`` (named after ``frame["image_id"]``
+    when it is unique, else numbered), and ``directory/manifest.csv`` gets one
+    row per image with the columns ``path`` (relative to the CSV, ``/``
+    separators), ``label`` (the target), ``label_name`` (when the target holds
+    integer codes of ``target_names``), ``subject`` and every other column of
+    ``frame``. :func:`load_manifest` reads it back with the same target,
+    groups, frame columns and pixels.
+
+    Each image is written as :func:`~skanimal.utils.open_image` reads it
+    (greyscale or RGB; an alpha channel is composited on white, as every
+    skanimal estimator does), so ``load_image(saved)`` equals
+    ``load_image(original)`` pixel for pixel. Every file is written to a
+    temporary file in its folder and then moved in place, and the manifest is
+    written last, so a manifest never refers to half-written images.
+
+    Parameters
+    ----------
+    dataset : dict or :class:`~sklearn.utils.Bunch`
+        With ``images`` (paths, or an image array of shape (n, H, W[, C])),
+        ``target`` and ``groups`` (or a ``subject`` column in ``frame``);
+        optional ``target_names`` and ``frame``.
+    directory : str or os.PathLike
+        The output folder, created if needed. It must be empty unless
+        ``overwrite`` is True.
+    overwrite : bool, default=False
+        Write into a non-empty folder, replacing files of the same names
+        (``manifest.csv``, ``images/<name>``). Other files are never deleted
+        or changed.
+    format : {"png", "tiff", "bmp"}, default="png"
+        The (lossless) image file format.
+
+    Returns
+    -------
+    manifest : str
+        The absolute path of ``manifest.csv``.
+
+    Raises
+    ------
+    FileExistsError
+        If ``directory`` is not empty and ``overwrite`` is False, or is a file.
+    ValueError
+        If the lengths of images, target, groups and frame differ, subjects are
+        missing, or a source image would be overwritten by its own copy.
+
+    See Also
+    --------
+    load_manifest : Read the saved dataset back.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skanimal.datasets import make_grimace_faces, save_dataset
+    >>> faces = make_grimace_faces(n_samples=12, image_size=32)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     csv = save_dataset(faces, d)
+    ...     print(os.path.basename(csv), len(os.listdir(os.path.join(d, "images"))))
+    manifest.csv 12
+    """
+    images = _get(dataset, "images")
+    target = _get(dataset, "target")
+    if images is None or target is None:
+        raise ValueError("dataset must have 'images' and 'target'.")
+    images = check_images(images, input_name="dataset.images")
+    n = len(images)
+    target = np.asarray(target)
+    if target.ndim != 1 or len(target) != n:
+        raise ValueError(
+            f"dataset.target has shape {target.shape}; expected ({n},), one label per image."
+        )
+    frame = _get(dataset, "frame")
+    if frame is not None:
+        if not isinstance(frame, pd.DataFrame):
+            frame = pd.DataFrame(frame)
+        if len(frame) != n:
+            raise ValueError(f"dataset.frame has {len(frame)} rows for {n} images.")
+        frame = frame.reset_index(drop=True)
+    groups = _get(dataset, "groups")
+    if groups is None and frame is not None and "subject" in frame.columns:
+        groups = frame["subject"].to_numpy()
+    if groups is None:
+        raise ValueError(
+            "dataset has no subjects: give 'groups' (or a 'subject' column in 'frame'); "
+            "a manifest needs one subject per image for subject-wise evaluation."
+        )
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n:
+        raise ValueError(f"dataset.groups has shape {groups.shape}; expected ({n},).")
+    if pd.isna(groups).any() or (np.asarray(groups, dtype=str) == "").any():
+        raise ValueError("dataset.groups has empty or missing subjects.")
+    target_names = _get(dataset, "target_names")
+
+    directory = os.path.abspath(os.fspath(directory))
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise FileExistsError(f"{directory!r} exists and is not a folder.")
+    if os.path.isdir(directory) and os.listdir(directory) and not overwrite:
+        raise FileExistsError(
+            f"folder {directory!r} is not empty; choose an empty or new folder, or pass "
+            "overwrite=True to replace files of the same names (others are kept)."
+        )
+    img_dir = os.path.join(directory, "images")
+    ext = "." + ("tif" if format == "tiff" else format)
+    stems = _file_stems(frame, n)
+    rel = [f"images/{s}{ext}" for s in stems]
+    dest = [os.path.join(img_dir, s + ext) for s in stems]
+    if images.dtype == object:
+        sources = {os.path.realpath(p) for p in images}
+        clash = [d for d in dest if os.path.realpath(d) in sources]
+        if clash:
+            raise ValueError(
+                f"saving to {directory!r} would overwrite source image(s) "
+                f"{format_items(map(repr, clash), 3)}; choose another folder."
+            )
+    os.makedirs(img_dir, exist_ok=True)
+
+    for i, (x, out) in enumerate(zip(images, dest)):
+        img = open_image(x, index=i)
+        with atomic_path(out) as tmp:
+            img.save(tmp, format=_FORMATS[format])
+
+    manifest = pd.DataFrame({"path": rel, "label": target})
+    if (target_names is not None and target.dtype.kind in "iu"
+            and len(target) and target.min() >= 0 and target.max() < len(target_names)):
+        manifest["label_name"] = np.asarray(target_names, dtype=object)[target]
+    manifest["subject"] = np.asarray(groups, dtype=str).astype(object)
+    if frame is not None:
+        for col in frame.columns:
+            if str(col) not in ("path", "label", "label_name", "subject"):
+                manifest[str(col)] = frame[col].to_numpy()
+    csv = os.path.join(directory, "manifest.csv")
+    with atomic_path(csv) as tmp:
+        manifest.to_csv(tmp, index=False)
+    return csv
