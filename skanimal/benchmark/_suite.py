@@ -150,7 +150,7 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
     ...                         data.groups, verbose=0)
     >>> list(reports)
     ['LBP R1P8 4x4']
-    >>> reports['LBP R1P8 4x4'].loc['pooled', 'n_images']
+    >>> int(reports['LBP R1P8 4x4'].loc['pooled', 'n_images'])
     60
     """
     from tqdm.auto import tqdm

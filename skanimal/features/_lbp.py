@@ -399,7 +399,7 @@ class LBPFeatures(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_out_)
+        X_new : ndarray of shape (n_samples, n_cells * n_bins)
             The histograms, float64, cell-major (all bins of a cell together).
         """
         check_is_fitted(self)

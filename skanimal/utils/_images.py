@@ -43,14 +43,34 @@ _RESAMPLE = {
 class ImageReadError(OSError):
     """An image file could not be read or decoded.
 
-    The message names the file and its position in X.
+    Raised by every skanimal function that reads images; the message names the
+    file and its position in X. It is an :class:`OSError`, so ``except
+    OSError`` also catches it.
+
+    Parameters
+    ----------
+    message : str
+        The error message.
+    path : str, default=None
+        The file that failed.
+    index : int, default=None
+        Its position in X, when known.
 
     Attributes
     ----------
-    path : str
+    path : str or None
         The file that failed.
     index : int or None
         Its position in X, when known.
+
+    Examples
+    --------
+    >>> from skanimal.utils import ImageReadError, load_image
+    >>> try:
+    ...     load_image(__file__)  # a Python file is not an image
+    ... except ImageReadError as err:
+    ...     print(err.index, err.path.endswith(".py"))
+    None True
     """
 
     def __init__(self, message, path=None, index=None):
@@ -65,7 +85,27 @@ def _where(path, index):
 
 
 def image_input_kind(X):
-    """Return ``"paths"`` or ``"arrays"`` for validated image input X."""
+    """Tell whether validated image input holds file paths or image arrays.
+
+    Parameters
+    ----------
+    X : ndarray
+        The output of :func:`check_images`.
+
+    Returns
+    -------
+    kind : {"paths", "arrays"}
+        ``"paths"`` for a 1-D object array of paths, ``"arrays"`` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanimal.utils import check_images, image_input_kind
+    >>> image_input_kind(check_images(["a.png"]))
+    'paths'
+    >>> image_input_kind(check_images(np.zeros((1, 4, 4), dtype=np.uint8)))
+    'arrays'
+    """
     return "paths" if X.dtype == object else "arrays"
 
 
