@@ -15,10 +15,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._base import load_descr
+from ._base import load_descr, make_bunch
 
 __all__ = ["make_grimace_faces", "GRIMACE_ACTION_UNITS"]
 
@@ -679,11 +679,6 @@ def make_grimace_faces(
 
     if return_X_y:
         return images, target
-    return Bunch(
-        images=images,
-        target=target,
-        groups=groups,
-        target_names=target_names,
-        frame=frame,
-        DESCR=load_descr("grimace_faces.rst"),
-    )
+    return make_bunch(images=images, target=target, groups=groups,
+                      target_names=target_names, frame=frame,
+                      descr=load_descr("grimace_faces.rst"))
