@@ -46,7 +46,6 @@ numpydoc_validation_exclude = {r"\.__init__$", r"\.__repr__$", r"\.set_output$",
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skanimal {release}"
-html_static_path = ["_static"]
 html_theme_options = {"navigation_with_keys": False, "show_toc_level": 2}
 
 sphinx_gallery_conf = {
