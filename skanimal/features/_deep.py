@@ -1,0 +1,839 @@
+"""Frozen deep features: any timm backbone as a scikit-learn transformer.
+
+:class:`DeepFeatures` embeds each image with a frozen network (the linear-probe
+protocol of the dog emotion paper, SPEC section 2) and keeps every embedding in
+a per-image cache (:class:`~skanimal.features.EmbeddingCache`), so that the
+folds of a cross-validation and the trials of a search embed each image once.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numbers
+import os
+import time
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._images import check_images, image_input_kind, open_image
+from ._backbones import (
+    WeightsUnavailableError,
+    build_meta_model,
+    check_weights_available,
+    load_backbone,
+    resolve_backbone,
+    weights_id,
+)
+from ._cache import EmbeddingCache, image_keys, namespace_id
+
+__all__ = ["FEATURE_CODE_VERSION", "DeepFeatures"]
+
+#: Version of the feature-extraction code, part of every cache namespace.
+#: Bump it whenever a change in this module changes the numbers it returns
+#: (pooling, preprocessing, model preparation), so that old cache entries are
+#: never mixed with new ones.
+FEATURE_CODE_VERSION = 1
+
+_POOLINGS = ("auto", "cls", "avg", "cls+avg")
+# (timm name, tag, backbone, image_size, pooling, layer) -> what fit learns from
+# the meta-device model; see DeepFeatures._architecture.
+_ARCHITECTURES = {}
+_PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+# --------------------------------------------------------------------------
+# What to compute: resolved once in fit, shared by the meta and real forwards
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How one batch of preprocessed images becomes embeddings."""
+
+    tokens: bool  # the backbone outputs a token sequence (B, N, D) (a ViT)
+    n_prefix: int  # class / register tokens in front of the patch tokens
+    parts: tuple  # ("cls",), ("avg",) or ("cls", "avg"), concatenated in this order
+    layer: object  # None (final representation) or a non-negative block index
+
+
+def _embed(model, x, plan):
+    """Embed a batch ``x`` of shape (B, 3, H, W): (B, n_features) tensor.
+
+    The same function runs on the meta device in ``fit`` (to learn the output
+    size) and on real tensors in ``transform``.
+    """
+    if plan.layer is None:
+        feats = model.forward_features(x)
+        if not plan.tokens:  # CNN: the model's own pooled pre-logits features
+            return model.forward_head(feats, pre_logits=True).flatten(1)
+        # ViT: tokens after the final norm; pool like forward_head(pre_logits=True)
+        # with global_pool="token" / "avg": pool, then fc_norm (Identity for
+        # class-token ViTs), then the (eval-mode no-op) head dropout.
+        fc_norm = getattr(model, "fc_norm", None)
+        out = []
+        for part in plan.parts:
+            y = feats[:, 0] if part == "cls" else feats[:, plan.n_prefix:].mean(dim=1)
+            if isinstance(fc_norm, torch.nn.Module):
+                y = fc_norm(y)
+            out.append(y)
+    else:
+        kwargs = {"indices": [plan.layer], "intermediates_only": True, "stop_early": True}
+        if plan.tokens:
+            kwargs.update(norm=True, return_prefix_tokens="cls" in plan.parts)
+        (inter,) = model.forward_intermediates(x, **kwargs)
+        spatial, prefix = inter if isinstance(inter, tuple) else (inter, None)
+        out = [
+            prefix[:, 0] if part == "cls" else spatial.flatten(2).mean(dim=2)
+            for part in plan.parts
+        ]
+    return out[0] if len(out) == 1 else torch.cat(out, dim=1)
+
+
+def _count_layers(meta_model, x):
+    """Number of blocks ``forward_intermediates`` can return, by a meta forward."""
+    return len(meta_model.forward_intermediates(x, indices=None, intermediates_only=True))
+
+
+# --------------------------------------------------------------------------
+# Devices, precision, images
+# --------------------------------------------------------------------------
+
+
+def _resolve_device(device):
+    """``"auto"`` -> CUDA, then MPS, then CPU; otherwise the named device."""
+    if isinstance(device, str) and device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', "
+            "'cuda:1' or 'mps'."
+        ) from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r}, but CUDA is not available here; use device='auto' or 'cpu'."
+        )
+    if dev.type == "mps" and not (
+        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    ):
+        raise ValueError(f"device={device!r}, but MPS is not available here.")
+    return dev
+
+
+def _resolve_precision(precision, device):
+    """``"auto"``: fp32 on CPU; bf16 autocast on CUDA when supported, else fp16."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if device.type == "mps":
+        return "fp16"
+    return "fp32"  # CPUs without native bf16 are 3-20x slower in bf16 (PERF_NOTES)
+
+
+@contextmanager
+def _ieee_fp32_on_cuda():
+    """Disable TF32 on CUDA, so that ``precision="fp32"`` really is float32."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    matmul = torch.backends.cuda.matmul
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        old = conv.fp32_precision, matmul.fp32_precision
+        conv.fp32_precision, matmul.fp32_precision = "ieee", "ieee"
+        try:
+            yield
+        finally:
+            conv.fp32_precision, matmul.fp32_precision = old
+    else:  # older torch
+        old = torch.backends.cudnn.allow_tf32, matmul.allow_tf32
+        torch.backends.cudnn.allow_tf32 = matmul.allow_tf32 = False
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.allow_tf32, matmul.allow_tf32 = old
+
+
+def _pair(value, name):
+    """An int or a pair of ints as a ``(height, width)`` tuple of positive ints."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        pair = (int(value), int(value))
+    else:
+        pair = tuple(value)
+        if len(pair) != 2 or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair
+        ):
+            raise ValueError(
+                f"{name} must be an int or a pair of ints (height, width), got {value!r}."
+            )
+        pair = (int(pair[0]), int(pair[1]))
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be positive, got {value!r}.")
+    return pair
+
+
+def _eval_transform(data_config):
+    """The timm evaluation transform of a resolved data configuration."""
+    from timm.data import create_transform
+
+    return create_transform(**data_config, is_training=False)
+
+
+class _ImageDataset(torch.utils.data.Dataset):
+    """The images ``X[indices]``, opened as RGB and transformed to tensors."""
+
+    def __init__(self, X, indices, transform):
+        self.X = X
+        self.indices = indices
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, j):
+        i = int(self.indices[j])
+        img = open_image(self.X[i], index=i)
+        if img.mode != "RGB":
+            img = img.convert("RGB")
+        return self.transform(img)
+
+
+def _worker_init(worker_id):
+    # Decoding workers run PIL and the transform; one torch thread each keeps
+    # threads x processes near the number of cores (PERF_NOTES).
+    torch.set_num_threads(1)
+
+
+def _check_files_exist(X):
+    """Fail before any model is built when a path does not exist."""
+    for i, path in enumerate(X):
+        if not os.path.isfile(path):
+            what = "is not a file" if os.path.exists(path) else "does not exist"
+            raise FileNotFoundError(f"image file {path!r} (X[{i}]) {what}.")
+
+
+# --------------------------------------------------------------------------
+# The transformer
+# --------------------------------------------------------------------------
+
+
+class DeepFeatures(TransformerMixin, BaseEstimator):
+    """Embeddings of face images by a frozen timm backbone, cached per image.
+
+    Each image is opened as RGB, preprocessed with the backbone's own
+    pretrained configuration (size, interpolation, mean and standard
+    deviation, crop), passed through the frozen network in evaluation mode
+    under :func:`torch.inference_mode`, and pooled into one vector. This is the
+    "linear probe on frozen features" protocol: put a linear classifier after
+    it, e.g. ``make_pipeline(DeepFeatures("dino_vits8"), LogisticRegression())``.
+
+    Nothing is learned from the data. Every embedding is stored in an
+    :class:`~skanimal.features.EmbeddingCache` under the image's **content**
+    (a hash of the file bytes or of the array) and a namespace that
+    fingerprints everything that changes the numbers, so an image is embedded
+    once per configuration, ever: the folds of a cross-validation, the trials
+    of a hyper-parameter search and later sessions read it back. The network
+    is built lazily, and not at all when every requested embedding is cached.
+
+    Parameters
+    ----------
+    backbone : str, default="dino_vits8"
+        A short name (``"dino_vits8"``, ``"dino_vits16"``, ``"dino_vitb8"``,
+        ``"dino_vitb16"``, ``"dinov2_vits14"``, ``"dino_resnet50"``,
+        ``"resnet18"``, ``"resnet50"``, ``"vit_small_patch16"``,
+        ``"inception_v3"``, ``"efficientnet_lite0"``) or any timm model name,
+        with or without a pretrained tag (``"resnet50.a1_in1k"``). Unknown
+        names raise an error that suggests close matches.
+    weights : "pretrained", None or path, default="pretrained"
+        ``"pretrained"``: the published weights of the backbone's tag, through
+        the Hugging Face cache (works offline once they are cached). When they
+        cannot be had, ``fit`` raises
+        :class:`~skanimal.features.WeightsUnavailableError` saying which file
+        is needed, unless every image of X is already cached. ``None``: random
+        initialisation under a fixed seed (for tests; the features are
+        meaningless for science, and a warning says so). A path: a local
+        checkpoint (``.pth``, ``.pt``, ``.safetensors``).
+    pooling : {"auto", "cls", "avg", "cls+avg"}, default="auto"
+        How the network's output becomes one vector:
+
+        - ``"cls"``: the class token after the final norm (a ViT's
+          representation, the dog paper's feature); equal to timm's
+          ``forward_head(forward_features(x), pre_logits=True)`` with
+          ``global_pool="token"``. Backbones without a class token (CNNs)
+          raise an error.
+        - ``"avg"``: for a ViT, the mean of the patch tokens after the final
+          norm (class and register tokens excluded); for a CNN, the model's
+          own pooled pre-logits features, ``forward_head(..., pre_logits=True)``
+          (global average pooling for ResNets, EfficientNets, Inception).
+        - ``"cls+avg"``: both, concatenated (class token first); ViTs only.
+        - ``"auto"``: ``"cls"`` for ViTs pooled by their class token,
+          ``"avg"`` otherwise.
+
+    layer : int, default=None
+        Take the output of an intermediate block instead of the final
+        representation, as numbered by timm's ``forward_intermediates``
+        (ViT blocks ``0 .. depth - 1``; for ResNets ``0`` is the stem and
+        ``1 .. 4`` the stages); negative values count from the end (``-1`` is
+        the last). For a ViT the block's tokens go through the final norm
+        layer (as in DINO's linear evaluation) and are pooled as above
+        (``"cls"``: the class token, ``"avg"``: the mean patch token); for a
+        CNN the block's feature map is averaged over its spatial positions
+        (no norm), so its length is the block's channel count. ``None`` uses
+        the final representation described under ``pooling``.
+    image_size : int or tuple of (int, int), default=None
+        Input size ``(height, width)`` fed to the network, overriding the
+        pretrained configuration's (an int means square). ViT position
+        embeddings are resampled to the new grid (timm ``set_input_size``);
+        the size must then be a multiple of the patch size. ``None`` keeps the
+        backbone's own size (224 for most).
+    pad_to_square : bool, default=False
+        Keep the whole face: scale the longer side to the input size and pad
+        the shorter side with the normalisation mean colour, instead of timm's
+        default centre crop, which cuts off the ears of non-square faces
+        (timm ``crop_mode="border"``, ``crop_pct=1.0``).
+    device : str or torch.device, default="auto"
+        Where the network runs: ``"auto"`` picks CUDA, then Apple MPS, then
+        the CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
+    batch_size : int, default=16
+        Images per forward pass. On CPUs 8-16 is fastest.
+    num_workers : int, default=0
+        Processes that decode and preprocess images while the network runs
+        (:class:`torch.utils.data.DataLoader` workers, one torch thread each);
+        ``0`` decodes in the main process. On a CPU with few cores, decoding
+        workers compete with the forward pass; 0 or 1 is best on two cores.
+    precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
+        Arithmetic of the forward pass. ``"auto"`` is float32 on CPUs and
+        bfloat16 autocast on CUDA GPUs that support it (float16 otherwise,
+        and on MPS). ``"fp32"`` on CUDA disables TF32. The embeddings are
+        always returned as float32.
+    channels_last : bool or "auto", default="auto"
+        Run the network in channels-last memory format (faster for CNNs on
+        CPUs); ``"auto"`` means True for CNNs, False for ViTs.
+    cache : bool, str, path or EmbeddingCache, default=True
+        Where embeddings are kept: ``True``, the default cache directory
+        (``$SKANIMAL_CACHE_DIR`` or ``~/.cache/skanimal``); a directory; an
+        :class:`~skanimal.features.EmbeddingCache`; or ``False`` for none.
+    verbose : int, default=1
+        ``0`` is silent; otherwise a progress bar (images/s, cache hits) is
+        shown for extractions that take more than a couple of seconds.
+
+    Attributes
+    ----------
+    backbone_spec_ : BackboneSpec
+        The resolved backbone (timm architecture, tag, family).
+    weights_id_ : str
+        Fingerprint of the weights (``"timm:<name>.<tag>"``,
+        ``"file:<sha256>"``, ``"pypi:..."`` or ``"random:seed=0"``).
+    pooling_ : {"cls", "avg", "cls+avg"}
+        The pooling used (``"auto"`` resolved).
+    layer_ : int or None
+        The block used, as a non-negative index, or None for the final
+        representation.
+    data_config_ : dict
+        The preprocessing: ``input_size`` ``(3, height, width)``,
+        ``interpolation``, ``mean``, ``std``, ``crop_pct``, ``crop_mode``, as
+        passed to :func:`timm.data.create_transform`.
+    device_ : str
+        The device the network runs on.
+    precision_ : {"fp32", "bf16", "fp16"}
+        The precision used (``"auto"`` resolved).
+    channels_last_ : bool
+        Whether the network runs in channels-last format.
+    cache_ : EmbeddingCache or None
+        The cache, or None when ``cache=False``.
+    embedding_config_ : dict
+        Everything that determines the numbers; its digest is
+        :attr:`cache_namespace_`.
+    cache_namespace_ : str
+        The cache namespace of this configuration.
+    n_features_out_ : int
+        Length of each embedding, found without loading any weights.
+
+    See Also
+    --------
+    EmbeddingCache : The per-image store of embeddings.
+    LBPFeatures : Hand-crafted texture features.
+
+    Notes
+    -----
+    **What is fingerprinted.** The cache namespace is the digest of
+    :attr:`embedding_config_`: the timm architecture and tag, the weights
+    fingerprint (a local file by its SHA-256), ``pooling`` and ``layer``
+    (resolved), the resolved preprocessing (input size, interpolation, mean,
+    std, crop percentage and mode, which encode ``pad_to_square``), the
+    precision used and :data:`FEATURE_CODE_VERSION`. Settings that change
+    results only at float rounding level (device, ``batch_size`` -- a ViT's
+    output moves by ~1e-6 with the other images of its batch --,
+    ``num_workers``, ``channels_last``) share entries, and so do the versions
+    of torch and timm: embeddings that take hours to compute are not thrown
+    away on every library update, whose effect on a model's numbers is at
+    rounding level. :data:`FEATURE_CODE_VERSION` changes when skanimal's own
+    extraction changes; clear a namespace (:meth:`EmbeddingCache.clear`) if a
+    library update is known to change a model. The configuration is stored
+    with each namespace (:meth:`EmbeddingCache.info`).
+
+    **When the weights change.** A local weights file is fingerprinted by its
+    content when ``fit`` runs; if it is replaced before the network is built,
+    ``transform`` raises instead of mixing two models' embeddings.
+
+    Images are embedded in batches and written to the cache after every batch,
+    so an interrupted run keeps its progress; decoded images are never all
+    held in memory. Identical images (same content) in X are embedded once.
+    Folds run in parallel (``n_jobs`` of :func:`~sklearn.model_selection.cross_validate`)
+    may embed the same image at the same time before either has cached it;
+    the results agree and the cache keeps one. To embed every image exactly
+    once, run ``fit_transform`` on all of X before the cross-validation, or
+    run the folds one after the other.
+
+    ``transform`` uses the parameters as they were at ``fit`` time, except
+    ``batch_size``, ``num_workers`` and ``verbose``. The network is not
+    pickled: a pickled or cloned transformer rebuilds it when it needs it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanimal.features import DeepFeatures
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8)
+    >>> deep = DeepFeatures("test_resnet", weights=None, cache=False, verbose=0)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # random weights: meaningless features
+    ...     Xt = deep.fit_transform(X)
+    >>> Xt.shape, Xt.dtype
+    ((4, 96), dtype('float32'))
+    >>> deep.pooling_, deep.data_config_["input_size"]
+    ('avg', (3, 160, 160))
+    >>> deep.get_feature_names_out()[:2]
+    array(['deepfeatures_avg0', 'deepfeatures_avg1'], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        "backbone": [str],
+        "weights": [str, os.PathLike, None],
+        "pooling": [StrOptions(set(_POOLINGS))],
+        "layer": [Interval(numbers.Integral, None, None, closed="neither"), None],
+        "image_size": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list, None],
+        "pad_to_square": ["boolean"],
+        "device": [str, torch.device],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "num_workers": [Interval(numbers.Integral, 0, None, closed="left")],
+        "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
+        "channels_last": ["boolean", StrOptions({"auto"})],
+        "cache": ["boolean", str, os.PathLike, EmbeddingCache],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        backbone="dino_vits8",
+        *,
+        weights="pretrained",
+        pooling="auto",
+        layer=None,
+        image_size=None,
+        pad_to_square=False,
+        device="auto",
+        batch_size=16,
+        num_workers=0,
+        precision="auto",
+        channels_last="auto",
+        cache=True,
+        verbose=1,
+    ):
+        self.backbone = backbone
+        self.weights = weights
+        self.pooling = pooling
+        self.layer = layer
+        self.image_size = image_size
+        self.pad_to_square = pad_to_square
+        self.device = device
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.precision = precision
+        self.channels_last = channels_last
+        self.cache = cache
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Resolve the backbone and the configuration; nothing is learned.
+
+        No weights are loaded: the output size comes from the architecture
+        built on PyTorch's ``meta`` device. With ``weights="pretrained"``, the
+        availability of the weights file is checked, and a missing file is an
+        error unless every image of X is already cached.
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,) or ndarray of shape \
+                (n_samples, height, width[, channels])
+            Image file paths, or images (uint8 0-255 or float 0-1).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        X = check_images(X)
+        spec = resolve_backbone(self.backbone)
+        device = _resolve_device(self.device)
+        image_size = None if self.image_size is None else _pair(self.image_size, "image_size")
+
+        native, resize_model, plan, n_features = self._architecture(spec, image_size)
+        data_config = dict(native)
+        if image_size is not None and resize_model is not None:
+            data_config["input_size"] = (data_config["input_size"][0], *image_size)
+        if self.pad_to_square:
+            data_config["crop_pct"], data_config["crop_mode"] = 1.0, "border"
+
+        wid = weights_id(spec, self.weights)
+        precision = _resolve_precision(self.precision, device)
+        channels_last = (not plan.tokens) if self.channels_last == "auto" else bool(
+            self.channels_last)
+        cache = self._make_cache()
+        config = {
+            "feature_code_version": FEATURE_CODE_VERSION,
+            "timm_name": spec.timm_name,
+            "tag": spec.tag,
+            "weights_id": wid,
+            "pooling": "+".join(plan.parts),
+            "layer": plan.layer,
+            "preprocessing": {k: list(v) if isinstance(v, tuple) else v
+                              for k, v in data_config.items()},
+            "precision": precision,
+        }
+
+        self.backbone_spec_ = spec
+        self.weights_id_ = wid
+        self.pooling_ = "+".join(plan.parts)
+        self.layer_ = plan.layer
+        self.data_config_ = data_config
+        self.device_ = str(device)
+        self.precision_ = precision
+        self.channels_last_ = channels_last
+        self.cache_ = cache
+        self.embedding_config_ = config
+        self.cache_namespace_ = namespace_id(config)
+        self.n_features_out_ = int(n_features)
+        # Frozen copies of what transform needs; the network itself is lazy.
+        self._weights = self.weights
+        self._fit_plan = plan
+        self._resize_model = bool(resize_model)
+        self._model = None
+        self._check_weights_available(X)
+        return self
+
+    def _architecture(self, spec, image_size):
+        """Native preprocessing, resizing and the plan, from a meta-device model.
+
+        Returns ``(native_data_config, resize_model, plan, n_features)``;
+        ``resize_model`` is None when the native input size is used, else
+        whether the model needs ``set_input_size``. Memoised per process: a
+        cross-validation fits many clones with the same parameters.
+        """
+        key = (spec.timm_name, spec.tag, self.backbone, image_size, self.pooling,
+               self.layer)
+        found = _ARCHITECTURES.get(key)
+        if found is None:
+            found = self._meta_architecture(spec, image_size)
+            if len(_ARCHITECTURES) > 256:
+                _ARCHITECTURES.clear()
+            _ARCHITECTURES[key] = found
+        native, resize_model, plan, n_features = found
+        return dict(native), resize_model, plan, n_features
+
+    def _meta_architecture(self, spec, image_size):
+        from timm.data import resolve_model_data_config
+
+        name = self.backbone
+        meta = build_meta_model(spec)
+        cfg = resolve_model_data_config(meta)
+        native = {
+            "input_size": tuple(int(v) for v in cfg["input_size"]),
+            "interpolation": str(cfg["interpolation"]),
+            "mean": tuple(float(v) for v in cfg["mean"]),
+            "std": tuple(float(v) for v in cfg["std"]),
+            "crop_pct": float(cfg["crop_pct"]),
+            "crop_mode": str(cfg.get("crop_mode") or "center"),
+        }
+        hw = native["input_size"][1:]
+        resize_model = None
+        if image_size is not None and image_size != hw:
+            hw = image_size
+            resize_model = hasattr(meta, "set_input_size")
+            if resize_model:
+                try:
+                    meta.set_input_size(img_size=hw)
+                except Exception as exc:
+                    raise ValueError(
+                        f"backbone {name!r} cannot be resized to "
+                        f"image_size={self.image_size!r}: {exc}"
+                    ) from exc
+        x = torch.empty((1, 3, *hw), device="meta")
+        with torch.inference_mode():
+            try:
+                feats = meta.forward_features(x)
+            except Exception as exc:
+                raise ValueError(
+                    f"backbone {name!r} cannot embed {hw[0]}x{hw[1]} images "
+                    f"(image_size={self.image_size!r}): {exc}"
+                ) from exc
+            tokens = feats.ndim == 3
+            n_prefix = int(getattr(meta, "num_prefix_tokens", 0) or 0) if tokens else 0
+            own_pool = getattr(meta, "global_pool", "token")
+            pooling = self.pooling
+            if pooling == "auto":
+                pooling = "cls" if tokens and n_prefix > 0 and own_pool == "token" else "avg"
+            if "cls" in pooling and n_prefix == 0:
+                kind = "a CNN" if not tokens else "a transformer without a class token"
+                raise ValueError(
+                    f"pooling={self.pooling!r} needs a class token, but backbone "
+                    f"{name!r} ({spec.timm_name}) is {kind}; use pooling='avg'."
+                )
+            layer = self.layer
+            if layer is not None:
+                if not hasattr(meta, "forward_intermediates"):
+                    raise ValueError(
+                        f"layer={layer} needs timm's forward_intermediates, which backbone "
+                        f"{name!r} ({spec.timm_name}) does not have; use layer=None."
+                    )
+                n_layers = _count_layers(meta, x)
+                if not -n_layers <= layer < n_layers:
+                    raise ValueError(
+                        f"layer={layer} is out of range for backbone {name!r}: it has "
+                        f"{n_layers} blocks (layer {-n_layers} to {n_layers - 1})."
+                    )
+                layer = int(layer) % n_layers
+            plan = _Plan(tokens=tokens, n_prefix=n_prefix, parts=tuple(pooling.split("+")),
+                         layer=layer)
+            out = _embed(meta, x, plan)
+        if out.ndim != 2:
+            raise ValueError(
+                f"backbone {name!r} gives features of shape {tuple(out.shape[1:])}, not a "
+                "vector; use a backbone with a pooling head."
+            )
+        return native, resize_model, plan, int(out.shape[1])
+
+    def _make_cache(self):
+        cache = self.cache
+        if cache is False or cache is None:
+            return None
+        if isinstance(cache, EmbeddingCache):
+            return cache
+        if cache is True:
+            return EmbeddingCache()
+        return EmbeddingCache(cache)
+
+    def _check_weights_available(self, X):
+        """Fail in fit when the weights are missing and X is not all cached."""
+        if self._weights is None:
+            return
+        try:
+            check_weights_available(self.backbone_spec_, self._weights)
+        except WeightsUnavailableError:
+            if self.cache_ is None:
+                raise
+            cached = self.cache_.get_many(self.cache_namespace_, image_keys(X))
+            if any(v is None for v in cached):
+                raise
+
+    # ------------------------------------------------------------ the model
+
+    def _load_model(self):
+        """Build the network with its weights, ready for inference."""
+        model, wid, _ = load_backbone(self.backbone_spec_, self._weights)
+        if wid != self.weights_id_:
+            raise RuntimeError(
+                f"the weights of backbone {self.backbone!r} changed since fit "
+                f"({self.weights_id_} then, {wid} now); fit again so that their "
+                "embeddings are cached apart."
+            )
+        if self._resize_model:
+            model.set_input_size(img_size=self.data_config_["input_size"][1:])
+        model.eval()
+        model.requires_grad_(False)
+        model.to(torch.device(self.device_))
+        if self.channels_last_:
+            model.to(memory_format=torch.channels_last)
+        return model
+
+    def _get_model(self):
+        if self._model is None:
+            self._model = self._load_model()
+        return self._model
+
+    @torch.inference_mode()
+    def _forward(self, model, batch):
+        """Embed one preprocessed batch; float32 numpy array."""
+        device = torch.device(self.device_)
+        batch = batch.to(device, non_blocking=True)
+        if self.channels_last_:
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        dtype = _PRECISIONS[self.precision_]
+        if dtype is not None:
+            ctx = torch.autocast(device_type=device.type, dtype=dtype)
+        elif device.type == "cuda":
+            ctx = _ieee_fp32_on_cuda()
+        else:
+            ctx = nullcontext()
+        with ctx:
+            out = _embed(model, batch, self._fit_plan)
+        return out.float().cpu().numpy()
+
+    # ------------------------------------------------------------ transform
+
+    def transform(self, X):
+        """Embed each image; cached embeddings are read, the others computed.
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,) or ndarray of shape \
+                (n_samples, height, width[, channels])
+            Image file paths, or images (uint8 0-255 or float 0-1).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            The embeddings, float32.
+        """
+        check_is_fitted(self)
+        X = check_images(X)
+        n = X.shape[0]
+        out = np.empty((n, self.n_features_out_), dtype=np.float32)
+        if self.cache_ is None:
+            if image_input_kind(X) == "paths":
+                _check_files_exist(X)
+            todo = [(i, [i], None) for i in range(n)]
+        else:
+            keys = image_keys(X)
+            cached = self.cache_.get_many(self.cache_namespace_, keys)
+            todo, first = [], {}
+            for i, (key, value) in enumerate(zip(keys, cached)):
+                if value is not None:
+                    value = np.asarray(value)
+                    if value.shape != (self.n_features_out_,):
+                        raise RuntimeError(
+                            f"cache {self.cache_.path} holds an embedding of shape "
+                            f"{value.shape} for X[{i}] in namespace {self.cache_namespace_}, "
+                            f"expected ({self.n_features_out_},); clear that namespace."
+                        )
+                    out[i] = value
+                elif key in first:  # the same image again in X
+                    first[key][1].append(i)
+                else:
+                    first[key] = (i, [i], key)
+                    todo.append(first[key])
+        if todo:
+            self._compute(X, todo, out, n_hits=n - sum(len(t[1]) for t in todo))
+        return out
+
+    def _compute(self, X, todo, out, n_hits):
+        """Embed the images ``todo`` = [(index, rows, key)] into ``out``."""
+        from tqdm import tqdm
+
+        model = self._get_model()
+        dataset = _ImageDataset(X, np.array([t[0] for t in todo]), _eval_transform(
+            self.data_config_))
+        workers = int(self.num_workers)
+        loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=int(self.batch_size),
+            shuffle=False,
+            num_workers=workers,
+            worker_init_fn=_worker_init if workers else None,
+            pin_memory=torch.device(self.device_).type == "cuda",
+        )
+        bar = tqdm(
+            total=len(todo), unit="img", disable=not self.verbose, delay=2.0,
+            desc=f"DeepFeatures({self.backbone})", leave=False,
+        )
+        start = 0
+        tic = time.perf_counter()
+        try:
+            for batch in loader:
+                emb = self._forward(model, batch)
+                chunk = todo[start:start + len(emb)]
+                for (_, rows, _), vec in zip(chunk, emb):
+                    out[rows] = vec
+                if self.cache_ is not None:  # write every batch: a killed run keeps it
+                    self.cache_.put_many(self.cache_namespace_, [t[2] for t in chunk], emb,
+                                         config=self.embedding_config_)
+                start += len(emb)
+                bar.update(len(emb))
+                bar.set_postfix(cache_hits=n_hits, refresh=False)
+        finally:
+            bar.close()
+            del loader
+        self._last_extraction = {"n_computed": start, "n_cached": n_hits,
+                                 "seconds": time.perf_counter() - tic}
+
+    # ------------------------------------------------------------- the rest
+
+    def get_feature_names_out(self, input_features=None):
+        """Get the names of the output features: ``deepfeatures_{pooling}{i}``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored: the input is images, which have no feature names.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``"deepfeatures_cls0"``, ``"deepfeatures_cls1"``, ... (or ``avg``);
+            with ``pooling="cls+avg"``, the class-token columns then the
+            mean-token columns. With ``layer`` set, the names say which block:
+            ``"deepfeatures_l3_avg0"``.
+        """
+        check_is_fitted(self)
+        prefix = "deepfeatures_" if self.layer_ is None else f"deepfeatures_l{self.layer_}_"
+        parts = self.pooling_.split("+")
+        width = self.n_features_out_ // len(parts)
+        names = [f"{prefix}{part}{i}" for part in parts for i in range(width)]
+        return np.asarray(names, dtype=object)
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: never drop our own model
+        if "_model" in state:
+            state["_model"] = None  # rebuilt lazily where it is needed
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True  # a 1-D array of paths
+        tags.input_tags.string = True
+        tags.input_tags.three_d_array = True  # (n, H, W); (n, H, W, C) too
+        tags.target_tags.required = False
+        tags.transformer_tags.preserves_dtype = []  # always float32
+        tags.requires_fit = True
+        return tags
+
+    @classmethod
+    def _get_test_params(cls):
+        """Cheap parameters for :mod:`skanimal.utils.estimator_checks`."""
+        # A ViT's output depends on the composition of its batch at float
+        # rounding level (~1e-6, matrix-multiply blocking), beyond the checks'
+        # float32 tolerance for values near 0: its checks run one image per
+        # forward pass. The CNN's run batched.
+        return [
+            {"backbone": "test_vit", "weights": None, "image_size": 32, "cache": False,
+             "verbose": 0, "pooling": "cls+avg", "batch_size": 1},
+            {"backbone": "test_resnet", "weights": None, "image_size": 48, "cache": False,
+             "verbose": 0},
+        ]

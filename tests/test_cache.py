@@ -1,0 +1,686 @@
+"""The embedding cache: content keys, the SQLite store, and its use from many processes.
+
+Everything here runs on real files, a real SQLite database and real processes
+(started with ``subprocess``, so they share nothing with the test process but
+the cache directory).
+"""
+
+import ast
+import json
+import os
+import pickle
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from skanimal.features import (
+    EmbeddingCache,
+    default_cache_dir,
+    image_keys,
+    namespace_id,
+)
+from skanimal.features import _cache
+from skanimal.features._cache import DEFAULT_CACHE_ENV, CacheError
+from skanimal.utils import ImageReadError
+
+
+needs_posix = pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL and fork()")
+
+
+def _integrity(db_path):
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        conn.close()
+
+
+# Child processes import the cache module alone: ``skanimal.features`` also
+# imports torch and timm, which would make each child start 5x slower. The
+# module, and the pickled class path ``skanimal.features._cache``, are the same.
+_CHILD_PREAMBLE = f"""
+import sys, types
+features = types.ModuleType("skanimal.features")
+features.__path__ = [{os.path.dirname(_cache.__file__)!r}]
+sys.modules["skanimal.features"] = features
+from skanimal.features._cache import EmbeddingCache, image_keys, namespace_id
+"""
+
+
+def _python(code, *args):
+    """Start ``python -c code args...`` with the interpreter running the tests."""
+    return subprocess.Popen(
+        [sys.executable, "-c", _CHILD_PREAMBLE + textwrap.dedent(code), *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc, timeout=120):
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{err}"
+    return out
+
+
+def _exact_values(idx, dim):
+    """Values that float32 holds exactly and that any process recomputes bitwise."""
+    idx = np.asarray(idx, dtype=np.int64)
+    return (idx[:, None] * dim + np.arange(dim)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------
+# the store in one process
+
+
+def test_round_trip_is_bitwise_and_misses_are_none(tmp_path):
+    rng = np.random.default_rng(0)
+    # every float32 bit pattern class: NaNs with payloads, infinities, -0, subnormals
+    bits = rng.integers(0, 2**32, size=(50, 24), dtype=np.uint64).astype(np.uint32)
+    bits[0, :4] = [0x7FC00001, 0xFF800000, 0x80000000, 0x00000001]
+    values = bits.view(np.float32)
+    keys = [f"key{i}" for i in range(50)]
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("ns", keys[:40], values[:40])
+
+    request = ["key39", "nope", "key0", "key45", "key0"]
+    got = cache.get_many("ns", request)
+    assert got[1] is None and got[3] is None
+    for k, g in zip(request, got):
+        if g is not None:
+            i = int(k[3:])
+            assert g.dtype == np.float32 and g.shape == (24,)
+            np.testing.assert_array_equal(g.view(np.uint32), bits[i])
+    got[0][:] = 0  # returned vectors are writable copies ...
+    again = cache.get_many("ns", ["key39"])[0]  # ... that do not alias the store
+    np.testing.assert_array_equal(again.view(np.uint32), bits[39])
+
+    # a fresh process-level connection reads the same bits back
+    cache.close()
+    fresh = EmbeddingCache(tmp_path).get_many("ns", keys)
+    assert fresh[40:] == [None] * 10
+    np.testing.assert_array_equal(np.stack(fresh[:40]).view(np.uint32), bits[:40])
+
+
+def test_values_are_stored_as_float32(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    values = np.random.default_rng(1).standard_normal((3, 5))  # float64
+    cache.put_many("ns", ["a", "b", "c"], values)
+    np.testing.assert_array_equal(np.stack(cache.get_many("ns", ["a", "b", "c"])),
+                                  values.astype(np.float32))
+
+
+def test_existing_entries_are_kept(tmp_path):
+    """Equal namespace and key mean equal content: the first value stays."""
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("ns", ["a", "b"], np.array([[1.0, 1.0], [2.0, 2.0]]))
+    cache.put_many("ns", ["b", "c", "c"], np.array([[9.0, 9.0], [3.0, 3.0], [7.0, 7.0]]))
+    got = cache.get_many("ns", ["a", "b", "c"])
+    assert [g.tolist() for g in got] == [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]
+    assert cache.info()["n_entries"].tolist() == [3]
+
+
+def test_namespaces_isolate_and_store_their_config(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    cfg_a = {"backbone": "resnet18", "pooling": "avg", "size": (224, 224)}
+    cfg_b = {"backbone": "test_vit", "pooling": "cls"}
+    ns_a, ns_b = namespace_id(cfg_a), namespace_id(cfg_b)
+    before = pd.Timestamp.now(tz="UTC")
+    cache.put_many(ns_a, ["k1", "k2", "k3"], np.ones((3, 8)), config=cfg_a)
+    cache.put_many(ns_b, ["k1"], np.full((1, 16), 2.0), config=cfg_b)
+
+    assert cache.get_many(ns_a, ["k1"])[0].tolist() == [1.0] * 8
+    assert cache.get_many(ns_b, ["k1", "k2"])[0].tolist() == [2.0] * 16
+    assert cache.get_many(ns_b, ["k2"]) == [None]
+    assert cache.get_many("other", ["k1"]) == [None]
+
+    info = cache.info()
+    assert info.columns.tolist() == ["namespace", "config", "n_entries", "n_bytes",
+                                     "dim", "created", "last_used"]
+    info = info.set_index("namespace")
+    assert info.loc[ns_a, "n_entries"] == 3 and info.loc[ns_b, "n_entries"] == 1
+    assert info.loc[ns_a, "dim"] == 8 and info.loc[ns_b, "dim"] == 16
+    assert info.loc[ns_a, "n_bytes"] == 3 * 8 * 4 and info.loc[ns_b, "n_bytes"] == 16 * 4
+    assert json.loads(info.loc[ns_a, "config"]) == {**cfg_a, "size": [224, 224]}
+    assert json.loads(info.loc[ns_b, "config"]) == cfg_b
+    assert (info["created"] >= before).all()
+    assert (info["created"] <= info["last_used"]).all()
+    assert info.attrs["path"] == str(cache.db_path)
+    assert info.attrs["file_bytes"] >= 24 * 4
+
+    # a later write refreshes last_used but not created, and adds to the count
+    cache.put_many(ns_a, ["k4"], np.zeros((1, 8)))
+    later = cache.info().set_index("namespace")
+    assert later.loc[ns_a, "created"] == info.loc[ns_a, "created"]
+    assert later.loc[ns_a, "last_used"] > info.loc[ns_a, "last_used"]
+    assert later.loc[ns_a, "n_entries"] == 4
+    # a read from another instance marks the namespace used too
+    EmbeddingCache(tmp_path).get_many(ns_b, ["k1"])
+    assert cache.info().set_index("namespace").loc[ns_b, "last_used"] > \
+        info.loc[ns_b, "last_used"]
+
+
+def test_config_and_dim_are_checked_per_namespace(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("ns", ["a"], np.zeros((1, 4)))  # no config yet
+    cache.put_many("ns", ["b"], np.zeros((1, 4)), config={"m": 1})  # recorded now
+    assert json.loads(cache.info().loc[0, "config"]) == {"m": 1}
+    with pytest.raises(ValueError, match="'ns'.*different config"):
+        cache.put_many("ns", ["c"], np.zeros((1, 4)), config={"m": 2})
+    with pytest.raises(ValueError, match="'ns'.*dim 4.*dim 5"):
+        cache.put_many("ns", ["c"], np.zeros((1, 5)))
+    assert cache.get_many("ns", ["c"]) == [None]  # failed calls wrote nothing
+
+
+@pytest.mark.parametrize(
+    "keys, values, error, match",
+    [
+        (["a", "b"], np.zeros((3, 2)), ValueError, "3 rows but 2 keys"),
+        (["a"], np.zeros(4), ValueError, "2-D"),
+        (["a"], np.zeros((1, 0)), ValueError, "dim >= 1"),
+        (["a"], np.array([["x", "y"]]), TypeError, "numeric"),
+        ([1], np.zeros((1, 2)), TypeError, r"keys\[0\] is int"),
+        ("ab", np.zeros((2, 2)), TypeError, "single str"),
+    ],
+)
+def test_put_many_validates_its_input(tmp_path, keys, values, error, match):
+    cache = EmbeddingCache(tmp_path / "c")
+    with pytest.raises(error, match=match):
+        cache.put_many("ns", keys, values)
+    assert not (tmp_path / "c").exists()  # nothing created by a failed call
+
+
+def test_bad_namespace_and_config_are_rejected(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    with pytest.raises(TypeError, match="namespace"):
+        cache.get_many("", ["a"])
+    with pytest.raises(TypeError, match="JSON"):
+        cache.put_many("ns", ["a"], np.zeros((1, 2)), config={"f": object()})
+    with pytest.raises(ValueError, match="JSON"):
+        cache.put_many("ns", ["a"], np.zeros((1, 2)), config={"f": float("nan")})
+    with pytest.raises(TypeError, match="dict"):
+        namespace_id(["not", "a", "dict"])
+
+
+def test_clear_one_namespace_or_all(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("a", [f"k{i}" for i in range(4000)], np.ones((4000, 256)))
+    cache.put_many("b", ["k0", "k1", "k2"], np.ones((3, 256)))
+    cache.put_many("c", ["k0"], np.ones((1, 2)))
+    size_full = cache.info().attrs["file_bytes"]  # database + write-ahead log
+    assert size_full > 4000 * 256 * 4
+
+    assert cache.clear("b") == 3
+    assert cache.clear("b") == 0 and cache.clear("never-there") == 0
+    assert cache.get_many("b", ["k0"]) == [None]
+    assert cache.get_many("a", ["k0"])[0] is not None
+    assert sorted(cache.info()["namespace"]) == ["a", "c"]
+
+    assert cache.clear(vacuum=True) == 4001
+    assert cache.info().empty
+    assert cache.info().attrs["file_bytes"] < size_full / 4  # space given back
+    assert cache.get_many("a", ["k0", "k3999"]) == [None, None]
+    assert _integrity(cache.db_path) == [("ok",)]
+    # the cleared cache is still usable, with a new dim for an old name
+    cache.put_many("a", ["k0"], np.ones((1, 3)))
+    assert cache.get_many("a", ["k0"])[0].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_reading_a_missing_cache_creates_nothing(tmp_path):
+    root = tmp_path / "not" / "yet"
+    cache = EmbeddingCache(root)
+    assert cache.path == root
+    assert cache.get_many("ns", ["a", "b"]) == [None, None]
+    assert cache.info().empty
+    assert list(cache.info().columns) == ["namespace", "config", "n_entries", "n_bytes",
+                                          "dim", "created", "last_used"]
+    assert cache.clear() == 0 and cache.clear("ns") == 0
+    assert not (tmp_path / "not").exists()
+    # an existing, empty directory stays empty too
+    empty = EmbeddingCache(tmp_path)
+    assert empty.get_many("ns", ["a"]) == [None]
+    assert list(tmp_path.iterdir()) == []
+    # the first write creates the directories and the database
+    cache.put_many("ns", ["a"], np.zeros((1, 2)))
+    assert cache.db_path.is_file() and cache.db_path.parent == root
+
+
+def test_cache_path_must_be_a_directory(tmp_path):
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    with pytest.raises(NotADirectoryError, match="file.txt"):
+        EmbeddingCache(f)
+    assert f.read_text() == "x"
+
+
+def test_default_cache_dir_honours_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(DEFAULT_CACHE_ENV, str(tmp_path / "here"))
+    assert default_cache_dir() == tmp_path / "here"
+    assert EmbeddingCache().path == tmp_path / "here"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(DEFAULT_CACHE_ENV, "~/elsewhere")
+    assert default_cache_dir() == tmp_path / "home" / "elsewhere"
+    monkeypatch.delenv(DEFAULT_CACHE_ENV)
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "skanimal"
+    monkeypatch.setenv(DEFAULT_CACHE_ENV, "")  # empty means unset
+    assert default_cache_dir() == tmp_path / "home" / ".cache" / "skanimal"
+    assert not (tmp_path / "home").exists()  # never created by asking
+
+
+def test_threads_share_one_cache(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    errors = []
+
+    def work(t):
+        try:
+            for b in range(20):
+                idx = np.arange(t * 100 + b * 10, t * 100 + b * 10 + 20)  # overlaps
+                keys = [f"k{i}" for i in idx]
+                cache.put_many("ns", keys, _exact_values(idx, 6))
+                got = cache.get_many("ns", keys)
+                np.testing.assert_array_equal(np.stack(got), _exact_values(idx, 6))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    idx = np.arange(3 * 100 + 19 * 10 + 20)  # the union of what the threads wrote
+    got = cache.get_many("ns", [f"k{i}" for i in idx])
+    np.testing.assert_array_equal(np.stack(got), _exact_values(idx, 6))
+    assert cache.info()["n_entries"].tolist() == [len(idx)]
+
+
+# ----------------------------------------------------------------------------
+# keys
+
+
+def _write_png(path, seed):
+    img = np.random.default_rng(seed).integers(0, 256, (16, 20, 3), dtype=np.uint8)
+    Image.fromarray(img).save(path)
+    return img
+
+
+def test_file_keys_follow_content_not_name(tmp_path):
+    a = tmp_path / "a.png"
+    _write_png(a, 0)
+    _write_png(tmp_path / "other.png", 1)
+    key_a, key_other = image_keys([a, tmp_path / "other.png"])
+    assert key_a != key_other and len(key_a) == 32
+    int(key_a, 16)  # hexadecimal
+
+    moved = tmp_path / "sub" / "renamed.png"
+    moved.parent.mkdir()
+    os.replace(a, moved)  # rename + move
+    assert image_keys([str(moved)]) == [key_a]
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(moved.read_bytes())
+    assert image_keys(pd.Series([str(copy), str(moved)])) == [key_a, key_a]
+
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit of one byte
+    copy.write_bytes(bytes(data))
+    assert image_keys([copy]) != [key_a]
+
+
+def test_array_keys_follow_content(rng_images):
+    imgs = rng_images[:3]
+    keys = image_keys(imgs)
+    assert len(set(keys)) == 3
+    assert image_keys(imgs.copy()) == keys  # another array, same pixels
+    flipped = np.ascontiguousarray(imgs[:, :, ::-1])
+    assert image_keys(imgs[:, :, ::-1]) == image_keys(flipped)  # views hash their pixels
+    edited = imgs.copy()
+    edited[1, 5, 5, 0] ^= 1
+    assert image_keys(edited) == [keys[0], image_keys(edited)[1], keys[2]]
+    assert image_keys(edited)[1] != keys[1]
+    # dtype and shape are part of the key
+    assert image_keys(imgs / 255.0) != keys
+    assert image_keys(imgs[..., :1])[0] != image_keys(imgs[..., 0])[0]
+
+
+def test_a_file_and_its_array_have_different_keys(png_folder):
+    paths, images = png_folder
+    assert image_keys(paths[:2]) != image_keys(images[:2])
+
+
+def test_key_errors_name_the_file(tmp_path):
+    good = tmp_path / "good.png"
+    _write_png(good, 0)
+    missing = tmp_path / "missing.png"
+    with pytest.raises(FileNotFoundError, match=r"missing\.png.*X\[1\]"):
+        image_keys([good, missing])
+    with pytest.raises(ImageReadError, match=r"X\[0\].*not a regular file"):
+        image_keys([tmp_path])
+
+
+def test_key_memo_uses_stat_and_sees_edits(tmp_path, monkeypatch):
+    p = tmp_path / "img.png"
+    _write_png(p, 0)
+    size = p.stat().st_size
+    # a file changed less than two seconds ago is hashed on every call ...
+    first = image_keys([p])[0]
+    assert not [k for k in _cache._KEY_MEMO if k[0] == str(p)]
+    # ... older files are memoised by their stat (here every file counts as old)
+    monkeypatch.setattr(_cache, "_RACY_NS", -1)
+    assert image_keys([p]) == [first]
+    memo = [k for k in _cache._KEY_MEMO if k[0] == str(p)]
+    assert len(memo) == 1 and _cache._KEY_MEMO[memo[0]] == first
+    # a memoised digest is served without reading the file again
+    monkeypatch.setitem(_cache._KEY_MEMO, memo[0], "f" * 32)
+    assert image_keys([p]) == ["f" * 32]
+
+    # same size, new content, newer mtime: a new key, the one of that content
+    st = p.stat()
+    p.write_bytes(bytes(b ^ 0xFF for b in p.read_bytes()))
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert p.stat().st_size == size
+    edited = image_keys([p])[0]
+    reference = tmp_path / "reference.bin"
+    reference.write_bytes(p.read_bytes())
+    assert edited not in (first, "f" * 32)
+    assert edited == image_keys([reference])[0]
+    # a different size invalidates too, even with the mtime put back
+    st = p.stat()
+    p.write_bytes(p.read_bytes() + b"\0")
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert image_keys([p])[0] not in (first, edited)
+
+
+def test_namespace_id_is_canonical():
+    cfg = {"backbone": "resnet18", "layer": None, "size": [224, 224], "mean": 0.5}
+    ns = namespace_id(cfg)
+    assert len(ns) == 32 and int(ns, 16) >= 0
+    assert namespace_id(dict(reversed(list(cfg.items())))) == ns
+    assert namespace_id({**cfg, "size": (224, 224)}) == ns
+    assert namespace_id({**cfg, "size": np.array([224, 224])}) == ns
+    assert namespace_id({**cfg, "mean": np.float32(0.5)}) == ns
+    assert namespace_id({**cfg, "mean": 0.5000001}) != ns
+    assert namespace_id({**cfg, "layer": -2}) != ns
+
+
+# ----------------------------------------------------------------------------
+# many processes
+
+
+WRITER = """
+import json, os, sys, time
+import numpy as np
+
+root, start, stop, step, dim = sys.argv[1], *map(int, sys.argv[2:6])
+ready, go = sys.argv[6:8]
+cache = EmbeddingCache(root)
+open(ready, "w").close()
+deadline = time.time() + 60
+while not os.path.exists(go):
+    assert time.time() < deadline, "never started"
+    time.sleep(0.001)
+t0 = time.time()
+for b in range(start, stop, step):
+    idx = np.arange(min(b, b + step), max(b, b + step))
+    vals = (idx[:, None] * dim + np.arange(dim)).astype(np.float32)
+    cache.put_many("shared", [f"k{i}" for i in idx], vals, config={"dim": dim})
+print(json.dumps([t0, time.time()]))
+"""
+
+
+def test_two_processes_write_the_same_cache_at_once(tmp_path):
+    root = tmp_path / "cache"  # created by whichever process writes first
+    dim, go = 32, tmp_path / "go"
+    # A writes keys 0..2999 upwards, B 1500..4499 downwards: they meet twice
+    specs = [(0, 3000, 25), (4500, 1500, -25)]
+    procs = [_python(WRITER, root, *spec, dim, tmp_path / f"ready{i}", go)
+             for i, spec in enumerate(specs)]
+    deadline = time.time() + 90
+    while not all((tmp_path / f"ready{i}").exists() for i in range(2)):
+        assert time.time() < deadline and all(p.poll() is None for p in procs), \
+            [p.communicate() for p in procs if p.poll() is not None]
+        time.sleep(0.01)
+    go.touch()
+    spans = [json.loads(_finish(p)) for p in procs]
+    assert max(s[0] for s in spans) < min(s[1] for s in spans), "writers did not overlap"
+
+    cache = EmbeddingCache(root)
+    idx = np.arange(4500)
+    got = cache.get_many("shared", [f"k{i}" for i in idx])
+    assert all(g is not None for g in got)
+    np.testing.assert_array_equal(np.stack(got), _exact_values(idx, dim))
+    info = cache.info()
+    assert info["n_entries"].tolist() == [4500] and info["dim"].tolist() == [dim]
+    assert json.loads(info.loc[0, "config"]) == {"dim": dim}
+    assert _integrity(cache.db_path) == [("ok",)]
+
+
+JOB = """
+import sys
+import numpy as np
+
+root, n_batches, rows, dim = sys.argv[1], *map(int, sys.argv[2:5])
+cache = EmbeddingCache(root)
+computed = 0
+for b in range(n_batches):
+    keys = [f"b{b:04d}-{j:03d}" for j in range(rows)]
+    missing = [j for j, hit in enumerate(cache.get_many("job", keys)) if hit is None]
+    if missing:
+        idx = b * rows + np.asarray(missing)
+        vals = (idx[:, None] * dim + np.arange(dim)).astype(np.float32)
+        cache.put_many("job", [keys[j] for j in missing], vals)
+        computed += len(missing)
+print(computed)
+"""
+
+
+def _batches_present(cache, n_batches, rows):
+    keys = [f"b{b:04d}-{j:03d}" for b in range(n_batches) for j in range(rows)]
+    got = cache.get_many("job", keys)
+    present = np.array([g is not None for g in got]).reshape(n_batches, rows)
+    return present, got
+
+
+@needs_posix
+def test_a_killed_writer_leaves_a_valid_cache_and_the_rerun_completes_it(tmp_path):
+    n_batches, rows, dim = 300, 200, 32
+    reader = EmbeddingCache(tmp_path)
+    n_before = 0
+    for target in (3, 15):  # kill it twice, at different points
+        proc = _python(JOB, tmp_path, n_batches, rows, dim)
+        try:
+            deadline = time.time() + 90
+            while True:
+                info = reader.info()
+                done = int(info["n_entries"].sum()) if len(info) else 0
+                if done >= n_before + target * rows:
+                    break
+                assert proc.poll() is None, proc.communicate()
+                assert time.time() < deadline
+                time.sleep(0.002)
+            time.sleep(np.random.default_rng(target).uniform(0, 0.02))
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.communicate()
+        assert proc.returncode == -signal.SIGKILL
+
+        assert _integrity(reader.db_path) == [("ok",)]
+        present, got = _batches_present(reader, n_batches, rows)
+        per_batch = present.sum(axis=1)
+        # every put_many is atomic: each batch is all there or not at all ...
+        assert set(per_batch.tolist()) <= {0, rows}
+        # ... the completed batches are the first ones, and it died mid-way
+        n_done = int(per_batch.astype(bool).sum())
+        assert per_batch[:n_done].all() and not per_batch[n_done:].any()
+        assert n_before // rows < n_done < n_batches
+        idx = np.flatnonzero(present.reshape(-1))
+        np.testing.assert_array_equal(np.stack([got[i] for i in idx]),
+                                      _exact_values(idx, dim))
+        n_before = n_done * rows
+
+    # the rerun computes only what is missing, and completes the cache
+    computed = int(_finish(_python(JOB, tmp_path, n_batches, rows, dim)))
+    assert computed == n_batches * rows - n_before
+    present, got = _batches_present(reader, n_batches, rows)
+    assert present.all()
+    np.testing.assert_array_equal(np.stack(got),
+                                  _exact_values(np.arange(n_batches * rows), dim))
+    assert _integrity(reader.db_path) == [("ok",)]
+
+
+BIG = """
+import sys
+import numpy as np
+
+root, namespace, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+cache = EmbeddingCache(root)
+cache.put_many("small", ["a"], np.zeros((1, 4)))
+print("ready", flush=True)
+cache.put_many(namespace, [f"big{i}" for i in range(n)], np.ones((n, 64)))
+"""
+
+
+@needs_posix
+def test_a_writer_killed_inside_a_transaction_leaves_none_of_it(tmp_path):
+    """Kill a writer while its one large put_many is spilling into the log."""
+    n, wal = 150_000, tmp_path / "embeddings.sqlite-wal"
+    reader = EmbeddingCache(tmp_path)
+    outcomes = []
+    for attempt in range(3):  # the kill may come late if this process is starved
+        namespace = f"big{attempt}"
+        proc = _python(BIG, tmp_path, namespace, n)
+        try:
+            assert proc.stdout.readline().strip() == "ready", proc.communicate()
+            start = wal.stat().st_size
+            while proc.poll() is None and wal.stat().st_size < start + 8 * 2**20:
+                time.sleep(0.001)
+            assert proc.poll() is None, proc.communicate()  # still writing
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.kill()
+            proc.communicate()
+        assert _integrity(reader.db_path) == [("ok",)]
+        counts = dict(zip(reader.info()["namespace"], reader.info()["n_entries"]))
+        assert counts.get(namespace, n) == n  # all of the transaction, or none
+        assert counts["small"] == 1
+        outcomes.append(namespace not in counts)
+        if outcomes[-1]:
+            break
+    assert any(outcomes), "never killed inside the transaction"
+    assert reader.get_many(namespace, ["big0", f"big{n - 1}"]) == [None, None]
+    reader.put_many(namespace, ["big0"], np.ones((1, 64)))  # and writing goes on
+    assert reader.get_many(namespace, ["big0"])[0].tolist() == [1.0] * 64
+
+
+PICKLED = """
+import pickle, sys
+import numpy as np
+
+with open(sys.argv[1], "rb") as fh:
+    cache, image = pickle.load(fh)
+ns = namespace_id({"model": "m", "size": [1, 2]})
+seen = cache.get_many(ns, ["parent"])[0].tolist()
+cache.put_many(ns, ["child"], np.array([[7.0, 8.0]]))
+print(repr((ns, image_keys([image])[0], seen, str(cache.path))))
+"""
+
+
+def test_a_pickled_cache_works_in_another_process(tmp_path):
+    cache = EmbeddingCache(tmp_path / "c")
+    ns = namespace_id({"size": (1, 2), "model": "m"})
+    cache.put_many(ns, ["parent"], np.array([[1.0, 2.0]]))  # opens a connection
+    image = tmp_path / "img.png"
+    _write_png(image, 3)
+    blob = pickle.dumps((cache, str(image)))
+    assert len(blob) < 500  # the path and timeout only: no connection inside
+    (tmp_path / "job.pkl").write_bytes(blob)
+
+    out = _finish(_python(PICKLED, tmp_path / "job.pkl"))
+    child_ns, child_key, seen, child_path = ast.literal_eval(out)
+    assert child_ns == ns  # namespace ids and keys are the same in every process
+    assert child_key == image_keys([image])[0]
+    assert seen == [1.0, 2.0] and child_path == str(cache.path)
+    assert cache.get_many(ns, ["child"])[0].tolist() == [7.0, 8.0]
+    clone = pickle.loads(blob)[0]
+    assert clone.get_many(ns, ["parent", "child"])[1].tolist() == [7.0, 8.0]
+
+
+@needs_posix
+def test_a_forked_child_opens_its_own_connection(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("ns", ["parent"], np.ones((1, 3)))  # parent connection is open
+    pid = os.fork()
+    if pid == 0:  # child: must not reuse the parent's connection
+        code = 1
+        try:
+            ok = cache.get_many("ns", ["parent"])[0].tolist() == [1.0] * 3
+            cache.put_many("ns", ["child"], np.full((1, 3), 2.0))
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert cache.get_many("ns", ["child"])[0].tolist() == [2.0] * 3
+    cache.put_many("ns", ["after"], np.zeros((1, 3)))  # the parent's is still fine
+    assert cache.info()["n_entries"].tolist() == [3]
+    assert _integrity(cache.db_path) == [("ok",)]
+
+
+# ----------------------------------------------------------------------------
+# files that are not a usable cache
+
+
+def test_a_corrupt_file_gives_a_clear_error_and_is_kept(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    garbage = b"this is not an sqlite database\n" * 200
+    cache.db_path.write_bytes(garbage)
+    for call in (lambda: cache.get_many("ns", ["a"]),
+                 lambda: cache.put_many("ns", ["a"], np.zeros((1, 2))),
+                 cache.info, cache.clear):
+        with pytest.raises(CacheError, match="embeddings.sqlite.*corrupt") as err:
+            call()
+        assert err.value.path == str(cache.db_path)
+        assert str(tmp_path) in str(err.value)
+    assert cache.db_path.read_bytes() == garbage
+    assert isinstance(err.value, OSError)
+
+
+def test_damaged_pages_give_a_clear_error(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("ns", [f"k{i}" for i in range(500)], np.ones((500, 64)))
+    cache.close()
+    data = bytearray(cache.db_path.read_bytes())
+    data[100:] = b"\xa5" * (len(data) - 100)  # keep the 100-byte header only
+    cache.db_path.write_bytes(bytes(data))
+    with pytest.raises(CacheError, match="embeddings.sqlite"):
+        EmbeddingCache(tmp_path).get_many("ns", ["k0"])
+    assert cache.db_path.read_bytes() == bytes(data)
+
+
+def test_a_foreign_or_newer_database_is_refused(tmp_path):
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    db = foreign / "embeddings.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE patients (name TEXT)")
+    conn.commit()
+    conn.close()
+    before = db.read_bytes()
+    with pytest.raises(CacheError, match="not a skanimal embedding cache.*patients"):
+        EmbeddingCache(foreign).put_many("ns", ["a"], np.zeros((1, 2)))
+    assert db.read_bytes() == before
+
+    newer = EmbeddingCache(tmp_path / "newer")
+    newer.put_many("ns", ["a"], np.zeros((1, 2)))
+    newer.close()
+    conn = sqlite3.connect(newer.db_path)
+    conn.execute(f"PRAGMA user_version={_cache._SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(CacheError, match="newer skanimal"):
+        EmbeddingCache(tmp_path / "newer").get_many("ns", ["a"])
