@@ -14,6 +14,7 @@ import pytest
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 PUBLIC_MODULES = [
+    "skanimal.base",
     "skanimal.benchmark",
     "skanimal.datasets",
     "skanimal.evaluation",

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..base import ImageInputMixin
 from ..utils._images import check_images, image_input_kind, open_image
 from ._backbones import (
     WeightsUnavailableError,
@@ -227,7 +228,7 @@ def _check_files_exist(X):
 # --------------------------------------------------------------------------
 
 
-class DeepFeatures(TransformerMixin, BaseEstimator):
+class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     """Embeddings of face images by a frozen timm backbone, cached per image.
 
     Each image is opened as RGB, preprocessed with the backbone's own
@@ -814,11 +815,7 @@ class DeepFeatures(TransformerMixin, BaseEstimator):
         return state
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True  # a 1-D array of paths
-        tags.input_tags.string = True
-        tags.input_tags.three_d_array = True  # (n, H, W); (n, H, W, C) too
+        tags = super().__sklearn_tags__()  # image input: ImageInputMixin
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = []  # always float32
         tags.requires_fit = True

@@ -23,6 +23,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from ..base import ImageInputMixin
 from ..utils._images import check_images, load_image
 
 __all__ = ["LBP_SETTINGS", "LBPFeatures", "lbp_n_bins", "make_lbp_svm"]
@@ -170,7 +171,7 @@ def _lbp_histograms(gray, *, n_points, radius, method, grid, n_bins, normalize, 
     return _cell_histograms(codes, grid, n_bins, normalize)
 
 
-class LBPFeatures(TransformerMixin, BaseEstimator):
+class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     """Grid of local binary pattern histograms of greyscale face images.
 
     Each image is converted to greyscale (ITU-R 601-2 luma) and resized to
@@ -439,11 +440,7 @@ class LBPFeatures(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True  # a 1-D array of paths
-        tags.input_tags.string = True
-        tags.input_tags.three_d_array = True  # (n, H, W); (n, H, W, C) too
+        tags = super().__sklearn_tags__()  # image input: ImageInputMixin
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = []  # always float64
         tags.requires_fit = True
