@@ -110,6 +110,18 @@ def _build_parser():
                           "(GroupKFold); default: loso")
     run.add_argument("--n-jobs", type=int, default=None,
                      help="parallel jobs for feature extraction and folds (-1: all cores)")
+    nets = bench.add_argument_group(
+        "networks",
+        "The PainSeeker paper's networks trained end to end per fold: 'ResNet-18', "
+        "'PainSeeker w/o PRSC' and 'PainSeeker', on a short CPU budget by default. "
+        "Skipped, saying why, when the trunk's pretrained weights are not available.")
+    nets.add_argument("--net-backbone", metavar="NAME", default="resnet18",
+                      help="trunk of the three networks (the paper's is resnet18; "
+                           "efficientnet_lite0 has weights offline); 'none' skips them")
+    nets.add_argument("--epochs", type=_positive_int, default=2,
+                      help="training epochs per fold (the paper's budget is much longer)")
+    nets.add_argument("--net-image-size", type=_positive_int, default=112,
+                      help="network input size in pixels (the paper's is 224)")
     out = bench.add_argument_group("output")
     out.add_argument("--output", "-o", metavar="DIR", default="skanimal-results",
                      help="folder for " + ", ".join(_OUTPUT_FILES))
@@ -228,15 +240,30 @@ def _cmd_benchmark(args):
     import pandas as pd
     from sklearn.model_selection import GroupKFold
 
-    from .benchmark import PROBE_BACKBONES, default_methods, linear_probe_methods, run_benchmark
+    from .benchmark import (PROBE_BACKBONES, default_methods, linear_probe_methods,
+                            network_methods, run_benchmark)
     from .evaluation import paper_table, to_markdown
 
     methods = default_methods(n_jobs=args.n_jobs)
     backbones = PROBE_BACKBONES if args.backbones is None else tuple(args.backbones)
+    use_nets = args.net_backbone.lower() != "none"
+    weights = _parse_weights(args.weights)
+    unused = set(weights) - set(backbones) - ({args.net_backbone} if use_nets else set())
+    if unused:
+        raise ValueError(f"--weights given for backbones that are not benchmarked: "
+                         f"{sorted(unused)}; probed: {list(backbones)}, network trunk: "
+                         f"{args.net_backbone}.")
     probes, skipped = linear_probe_methods(
-        backbones, weights=_parse_weights(args.weights),
+        backbones, weights={k: v for k, v in weights.items() if k in backbones},
         cache=True if args.cache_dir is None else args.cache_dir, device=args.device)
     methods = methods + probes
+    if use_nets:
+        networks, net_skipped = network_methods(
+            args.net_backbone, weights=weights.get(args.net_backbone, "pretrained"),
+            max_epochs=args.epochs, image_size=args.net_image_size, device=args.device,
+            random_state=args.random_state)
+        methods += networks
+        skipped.update(net_skipped)
     if args.list:
         for m in methods:
             print(f"{m.name:<32} {m.description}")
@@ -245,7 +272,7 @@ def _cmd_benchmark(args):
         return 0
     methods = _select_methods(methods, args.methods)
     if skipped and not args.quiet:
-        print("skipped backbones (weights not available here):", file=sys.stderr)
+        print("skipped (weights not available here):", file=sys.stderr)
         for name, why in skipped.items():
             print(f"  {name}: {why}", file=sys.stderr)
     start = time.perf_counter()

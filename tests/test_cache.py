@@ -437,7 +437,7 @@ def test_two_processes_write_the_same_cache_at_once(tmp_path):
     root = tmp_path / "cache"  # created by whichever process writes first
     dim, go = 32, tmp_path / "go"
     # A writes keys 0..2999 upwards, B 1500..4499 downwards: they meet twice
-    specs = [(0, 3000, 25), (4500, 1500, -25)]
+    specs = [(0, 3000, 5), (4500, 1500, -5)]  # 600 transactions each: a wide window
     procs = [_python(WRITER, root, *spec, dim, tmp_path / f"ready{i}", go)
              for i, spec in enumerate(specs)]
     deadline = time.time() + 90
@@ -461,7 +461,7 @@ def test_two_processes_write_the_same_cache_at_once(tmp_path):
 
 
 JOB = """
-import sys
+import sys, time
 import numpy as np
 
 root, n_batches, rows, dim = sys.argv[1], *map(int, sys.argv[2:5])
@@ -471,6 +471,7 @@ for b in range(n_batches):
     keys = [f"b{b:04d}-{j:03d}" for j in range(rows)]
     missing = [j for j, hit in enumerate(cache.get_many("job", keys)) if hit is None]
     if missing:
+        time.sleep(0.005)  # the "forward pass": a run lasts long enough to be killed
         idx = b * rows + np.asarray(missing)
         vals = (idx[:, None] * dim + np.arange(dim)).astype(np.float32)
         cache.put_many("job", [keys[j] for j in missing], vals)

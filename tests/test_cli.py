@@ -192,6 +192,30 @@ def test_benchmark_linear_probe_row_and_cache_commands(tmp_path, small_data, cap
 def test_weights_option_is_validated(tmp_path, capsys):
     assert main(["benchmark", "--weights", "dino_resnet50", "-q", "-o", str(tmp_path)]) == 2
     assert "NAME=PATH" in capsys.readouterr().err
-    assert main(["benchmark", "--weights", "resnet18=x.pth", "--backbones", "resnet50",
-                 "-q", "-o", str(tmp_path)]) == 2
+    assert main(["benchmark", "--weights", "vit_base_patch16_224=x.pth", "--backbones",
+                 "resnet50", "-q", "-o", str(tmp_path)]) == 2
     assert "not benchmarked" in capsys.readouterr().err
+    # the network trunk's weights are not a probe's: a missing file is named
+    assert main(["benchmark", "--weights", "resnet18=no_such.pth", "--backbones", "--list",
+                 "-q", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "(skipped) ResNet-18" in out and "no_such.pth" in out
+
+
+def test_benchmark_network_rows(tmp_path, capsys):
+    """The Table 3 networks train per fold and fill their rows; names follow the trunk."""
+    assert main(["benchmark", "--list", "--backbones"]) == 0
+    out = capsys.readouterr().out
+    # resnet18's ImageNet weights cannot be had offline: the paper's rows are skipped
+    for row in ("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker"):
+        assert f"(skipped) {row}" in out
+    argv = ["benchmark", "--n-samples", "48", "--random-state", "1", "--backbones",
+            "--net-backbone", "efficientnet_lite0", "--epochs", "1", "--net-image-size", "96",
+            "--methods", "painseeker (efficientnet_lite0)", "--cv", "2", "-q",
+            "-o", str(tmp_path)]
+    assert main(argv) == 0
+    table = pd.read_csv(tmp_path / "benchmark_table.csv", index_col=0)
+    assert list(table.index) == ["PainSeeker (efficientnet_lite0)"]
+    long = pd.read_csv(tmp_path / "benchmark_subjects.csv", index_col=[0, 1])
+    pooled = long.loc[("PainSeeker (efficientnet_lite0)", "pooled")]
+    assert pooled["n_images"] == 48 and 0.0 <= pooled["accuracy"] <= 1.0

@@ -18,7 +18,9 @@ PUBLIC_MODULES = [
     "skanimal.benchmark",
     "skanimal.datasets",
     "skanimal.evaluation",
+    "skanimal.explain",
     "skanimal.features",
+    "skanimal.nets",
     "skanimal.utils",
     "skanimal.utils.estimator_checks",
 ]

