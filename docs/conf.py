@@ -38,7 +38,8 @@ numpydoc_xref_param_type = False
 # sections on public classes and functions are checked by
 # tests/test_docstrings.py (methods, as in scikit-learn, need none).
 numpydoc_validation_checks = {"PR01", "PR02", "RT01", "SA04", "GL08"}
-numpydoc_validation_exclude = {r"\.__init__$", r"\.__repr__$", r"\.set_output$",
+numpydoc_validation_exclude = {r"\.__init__$", r"\.on_[a-z_]+$", r"\.initialize$",
+                               r"\.get_params_for_optimizer$", r"\.__repr__$", r"\.set_output$",
                                r"\.set_params$", r"\.get_params$", r"\.fit_transform$",
                                r"\.get_metadata_routing$", r"\.set_fit_request$",
                                r"\.set_transform_request$", r"\.set_score_request$",
@@ -86,3 +87,15 @@ if _online():
         "timm": ("https://huggingface.co/docs/timm/main/en", None),
         "skorch": ("https://skorch.readthedocs.io/en/stable", None),
     }
+
+
+def _skip_member(app, what, name, obj, skip, options):
+    # scikit-learn's generated metadata-request methods refer to its own
+    # glossary; they are documented in scikit-learn's user guide instead.
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_member)

@@ -80,7 +80,18 @@ class ImageDataset(torch.utils.data.Dataset):
         return len(self.X)
 
     def load(self, i):
-        """Open image ``i`` as an RGB PIL image (no transform)."""
+        """Open image ``i`` as an RGB PIL image (no transform).
+
+        Parameters
+        ----------
+        i : int
+            Position in X.
+
+        Returns
+        -------
+        image : PIL.Image.Image
+            The decoded image in mode RGB.
+        """
         img = open_image(self.X[i], index=int(i))
         return img if img.mode == "RGB" else img.convert("RGB")
 
@@ -95,7 +106,18 @@ class ImageDataset(torch.utils.data.Dataset):
         return x, target
 
     def with_transform(self, transform):
-        """A shallow copy of the dataset with another transform (X is shared)."""
+        """A shallow copy of the dataset with another transform (X is shared).
+
+        Parameters
+        ----------
+        transform : callable or None
+            The transform of the copy.
+
+        Returns
+        -------
+        dataset : ImageDataset
+            The copy.
+        """
         new = copy.copy(self)
         new.transform = transform
         return new

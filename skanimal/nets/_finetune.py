@@ -131,7 +131,20 @@ class StagedUnfreezer(Callback):
         return self
 
     def n_trainable(self, epoch, n_stages):
-        """How many stages (from the top) are trainable at 0-based ``epoch``."""
+        """How many stages (from the top) are trainable at an epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The 0-based epoch, counted over the net's whole history.
+        n_stages : int
+            The number of stages (the head counts as one).
+
+        Returns
+        -------
+        n : int
+            Stages trainable at ``epoch``, between 1 and ``n_stages``.
+        """
         if isinstance(self.schedule, numbers.Integral):
             k = int(self.schedule)
             if k < 1:

@@ -178,7 +178,20 @@ class PainSeekerModule(nn.Module):
         self.h = nn.Linear(self.n_features, self.n_classes)
 
     def regions(self, x):
-        """Region features (eq. 1): ``(B, K, C)`` and the map size ``(M, N)``."""
+        """Region features (eq. 1) of a batch of images.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, 3, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        feats : torch.Tensor of shape (B, K, C)
+            The ``K = M * N`` region features.
+        size : tuple of (int, int)
+            The map size ``(M, N)``.
+        """
         fmap = self.trunk(x)
         if fmap.ndim != 4:
             raise ValueError(
@@ -193,7 +206,18 @@ class PainSeekerModule(nn.Module):
         return fmap.flatten(2).transpose(1, 2), size
 
     def attend(self, feats):
-        """Attention weights (eq. 2) of region features ``(B, K, C)``: ``(B, K)``."""
+        """Attention weights (eq. 2) of region features.
+
+        Parameters
+        ----------
+        feats : torch.Tensor of shape (B, K, C)
+            Region features.
+
+        Returns
+        -------
+        beta : torch.Tensor of shape (B, K)
+            Sigmoid scores normalised to sum to 1 over the regions.
+        """
         scores = torch.sigmoid(self.g(feats).squeeze(-1))
         return scores / scores.sum(dim=1, keepdim=True)
 
@@ -218,7 +242,18 @@ class PainSeekerModule(nn.Module):
         return self.h(fused), beta
 
     def attention_map(self, x):
-        """The region weights as maps: ``(B, M, N)``, each summing to 1."""
+        """The region weights as maps.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (B, 3, H, W)
+            Normalised images.
+
+        Returns
+        -------
+        maps : torch.Tensor of shape (B, M, N)
+            Each map sums to 1.
+        """
         feats, size = self.regions(x)
         return self.attend(feats).reshape(x.shape[0], *size)
 
