@@ -277,3 +277,21 @@ def test_mixin_validation_errors(png_folder):
     with pytest.raises(FileNotFoundError, match="nope.png"):
         FineTunedClassifier(**TINY, train_split=None).fit(
             np.array(list(paths[:-1]) + ["nope.png"], dtype=object), y)
+
+
+def test_precision_auto_is_float32_on_cpu_and_bf16_autocasts(png_folder):
+    paths, images = png_folder
+    y = np.array([0, 1] * (len(paths) // 2))
+    base = {**TINY, "max_epochs": 1, "train_split": None, "random_state": 0}
+    probas = {}
+    for precision in ("auto", "fp32", "bf16"):
+        net = FineTunedClassifier(**base, precision=precision).fit(paths, y)
+        probas[precision] = net.predict_proba(paths)
+        assert probas[precision].dtype == np.float32  # outputs are float32 either way
+    # on a CPU, "auto" means plain float32
+    np.testing.assert_array_equal(probas["auto"], probas["fp32"])
+    # bfloat16 autocast really changes the arithmetic (8-bit mantissa), but little
+    assert not np.array_equal(probas["bf16"], probas["fp32"])
+    np.testing.assert_allclose(probas["bf16"], probas["fp32"], atol=0.1)
+    with pytest.raises(ValueError, match="precision"):
+        FineTunedClassifier(**base, precision="fp8").fit(paths, y)

@@ -129,6 +129,11 @@ class ImageNetMixin(ImageInputMixin):
         RNG state is left untouched.
     device : "auto", str or None, default="auto"
         ``"auto"`` is CUDA, then MPS, then the CPU.
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Arithmetic of the forward pass. ``"auto"`` is bfloat16 mixed precision
+        (:func:`torch.autocast`) on CUDA devices that support it and float32
+        elsewhere; ``"bf16"`` forces autocast (on the CPU too, where it is
+        usually slower). Losses and outputs are float32 either way.
     *args : tuple
         Passed on to the skorch net (``module``, ...).
     **kwargs : dict
@@ -173,11 +178,13 @@ class ImageNetMixin(ImageInputMixin):
         "sampler": [StrOptions({"weighted"}), None],
         "random_state": ["random_state"],
         "device": [str, torch.device, None],
+        "precision": [StrOptions({"auto", "fp32", "bf16"})],
     }
 
     def __init__(self, *args, image_size=224, train_resize=None, hflip=True,
                  class_weight=None, sampler=None, random_state=None, device="auto",
-                 **kwargs):
+                 precision="auto", **kwargs):
+        self.precision = precision
         self.image_size = image_size
         self.train_resize = train_resize
         self.hflip = hflip
@@ -545,10 +552,33 @@ class ImageNetMixin(ImageInputMixin):
         with self._concrete_device():
             return super().get_loss(y_pred, y_true, X=X, training=training)
 
+    def _autocast_dtype(self):
+        """The autocast dtype of the forward pass, or None for plain float32."""
+        if self.precision == "fp32":
+            return None
+        device = torch.device(resolve_device(self.device) if self.device in ("auto", None)
+                              else self.device)
+        if self.precision == "bf16":
+            return torch.bfloat16
+        # "auto": bfloat16 mixed precision on GPUs that support it (no loss
+        # scaling needed, unlike float16); float32 elsewhere
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return None
+
     def infer(self, x, **fit_params):
         fit_params.pop("groups", None)
         with self._concrete_device():
-            return super().infer(x, **fit_params)
+            dtype = self._autocast_dtype()
+            if dtype is None:
+                return super().infer(x, **fit_params)
+            device_type = torch.device(self.device).type
+            with torch.autocast(device_type=device_type, dtype=dtype):
+                out = super().infer(x, **fit_params)
+            # the loss and the probabilities are computed in float32
+            if isinstance(out, (tuple, list)):
+                return type(out)(o.float() if torch.is_tensor(o) else o for o in out)
+            return out.float()
 
     def predict_proba(self, X):
         """Class probabilities of the images (classifiers).
