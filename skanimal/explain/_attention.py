@@ -14,14 +14,10 @@ import numpy as np
 from PIL import Image
 
 from ..utils import load_image
+from ..utils._images import _resample_filter
 
 __all__ = ["overlay_attention", "plot_attention_grid"]
 
-_RESAMPLE = {
-    "nearest": Image.Resampling.NEAREST,
-    "bilinear": Image.Resampling.BILINEAR,
-    "bicubic": Image.Resampling.BICUBIC,
-}
 
 
 def _as_map(beta_map):
@@ -43,12 +39,7 @@ def _upsample_map(beta_map, size, *, resample="bilinear", vmin=None, vmax=None):
     lo = beta_map.min() if vmin is None else float(vmin)
     hi = beta_map.max() if vmax is None else float(vmax)
     scaled = np.zeros_like(beta_map) if hi <= lo else np.clip((beta_map - lo) / (hi - lo), 0, 1)
-    try:
-        filt = _RESAMPLE[resample]
-    except KeyError:
-        raise ValueError(
-            f"resample must be one of {sorted(_RESAMPLE)}, got {resample!r}."
-        ) from None
+    filt = _resample_filter(resample)
     h, w = size
     up = Image.fromarray(scaled.astype(np.float32), mode="F").resize((int(w), int(h)), filt)
     return np.clip(np.asarray(up, dtype=np.float64), 0, 1)

@@ -40,6 +40,16 @@ _RESAMPLE = {
 }
 
 
+def _resample_filter(resample):
+    """The Pillow filter of a resampling name, or a ValueError naming the choices."""
+    try:
+        return _RESAMPLE[resample]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"resample must be one of {sorted(_RESAMPLE)}, got {resample!r}."
+        ) from None
+
+
 class ImageReadError(OSError):
     """An image file could not be read or decoded.
 
@@ -376,11 +386,5 @@ def load_image(x, *, mode="RGB", size=None, resample="bilinear", index=None,
     if size is not None:
         h, w = (size, size) if np.isscalar(size) else size
         if (w, h) != img.size:
-            try:
-                filt = _RESAMPLE[resample]
-            except KeyError:
-                raise ValueError(
-                    f"resample must be one of {sorted(_RESAMPLE)}, got {resample!r}."
-                ) from None
-            img = img.resize((int(w), int(h)), filt)
+            img = img.resize((int(w), int(h)), _resample_filter(resample))
     return np.asarray(img)
