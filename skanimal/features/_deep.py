@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import ImageInputMixin
+from ..utils._validation import check_pair
 from ..utils._images import check_images, image_input_kind, open_image
 from ._backbones import (
     WeightsUnavailableError,
@@ -164,23 +165,6 @@ def _ieee_fp32_on_cuda():
         finally:
             torch.backends.cudnn.allow_tf32, matmul.allow_tf32 = old
 
-
-def _pair(value, name):
-    """An int or a pair of ints as a ``(height, width)`` tuple of positive ints."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    else:
-        pair = tuple(value)
-        if len(pair) != 2 or not all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair
-        ):
-            raise ValueError(
-                f"{name} must be an int or a pair of ints (height, width), got {value!r}."
-            )
-        pair = (int(pair[0]), int(pair[1]))
-    if min(pair) < 1:
-        raise ValueError(f"{name} must be positive, got {value!r}.")
-    return pair
 
 
 def _eval_transform(data_config):
@@ -493,7 +477,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         X = check_images(X)
         spec = resolve_backbone(self.backbone)
         device = _resolve_device(self.device)
-        image_size = None if self.image_size is None else _pair(self.image_size, "image_size")
+        image_size = None if self.image_size is None else check_pair(self.image_size, "image_size")
 
         native, resize_model, plan, n_features = self._architecture(spec, image_size)
         data_config = dict(native)

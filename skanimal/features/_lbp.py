@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import ImageInputMixin
+from ..utils._validation import check_pair
 from ..utils._images import check_images, load_image
 
 __all__ = ["LBP_SETTINGS", "LBPFeatures", "lbp_n_bins", "make_lbp_svm"]
@@ -96,23 +97,6 @@ def lbp_n_bins(n_points, method):
         return n_points + 2
     return 2**n_points
 
-
-def _pair(value, name):
-    """Return ``value`` (an int or a pair of ints) as a tuple of two positive ints."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    else:
-        pair = tuple(value)
-        if len(pair) != 2 or not all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair
-        ):
-            raise ValueError(
-                f"{name} must be an int or a pair of ints (rows, columns), got {value!r}."
-            )
-        pair = (int(pair[0]), int(pair[1]))
-    if min(pair) < 1:
-        raise ValueError(f"{name} must be positive, got {value!r}.")
-    return pair
 
 
 def _split_sizes(length, n_parts):
@@ -337,8 +321,8 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
                 f"its histograms have 2**n_points bins per cell. Use n_points <= "
                 f"{_MAX_POINTS_FULL_CODES} or method='uniform'/'nri_uniform'."
             )
-        grid = _pair(self.grid, "grid")
-        image_size = None if self.image_size is None else _pair(self.image_size, "image_size")
+        grid = check_pair(self.grid, "grid", labels="(rows, columns)")
+        image_size = None if self.image_size is None else check_pair(self.image_size, "image_size")
         if image_size is not None and (image_size[0] < grid[0] or image_size[1] < grid[1]):
             raise ValueError(
                 f"image_size={self.image_size!r} is smaller than grid={self.grid!r}: "
