@@ -58,11 +58,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def write_atomic(path, text):
+    from skanimal.utils._io import write_text_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
 
 
 def make_jpegs(folder, n, seed=0, size=(480, 640)):

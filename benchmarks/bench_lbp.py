@@ -44,6 +44,7 @@ from skimage.feature import local_binary_pattern
 from skanimal.features import LBPFeatures
 from skanimal.features._lbp import _cell_histograms
 from skanimal.utils import load_image
+from skanimal.utils._io import write_text_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -97,10 +98,7 @@ def _timed(func):
 
 def write_atomic(path, text):
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
 
 
 def main(argv=None):

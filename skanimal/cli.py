@@ -11,9 +11,7 @@ cache info | clear`` inspects or empties the deep-feature embedding cache.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -223,23 +221,11 @@ def _load_data(args):
     return load_manifest(path), f"manifest {path}"
 
 
-def _write_atomic(path, text):
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _cmd_benchmark(args):
     import pandas as pd
     from sklearn.model_selection import GroupKFold
 
+    from .utils._io import write_text_atomic
     from .benchmark import (PROBE_BACKBONES, default_methods, linear_probe_methods,
                             network_methods, run_benchmark)
     from .evaluation import paper_table, to_markdown
@@ -295,10 +281,10 @@ def _cmd_benchmark(args):
     outdir = Path(args.output)
     outdir.mkdir(parents=True, exist_ok=True)
     csv_path, md_path, subj_path = (outdir / f for f in _OUTPUT_FILES)
-    _write_atomic(csv_path, table.to_csv())
-    _write_atomic(md_path, f"Subject-wise results ({cv_text}) on {source}; cells are "
+    write_text_atomic(csv_path, table.to_csv())
+    write_text_atomic(md_path, f"Subject-wise results ({cv_text}) on {source}; cells are "
                            "F1/accuracy %.\n\n" + to_markdown(table) + "\n")
-    _write_atomic(subj_path, long.to_csv())
+    write_text_atomic(subj_path, long.to_csv())
 
     print(f"\nF1 / accuracy (%) per held-out subject and pooled over all folds ({cv_text}):")
     print(to_markdown(table))

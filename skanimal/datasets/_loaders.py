@@ -18,12 +18,12 @@ import pandas as pd
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ..utils import check_images, open_image
+from ..utils._io import atomic_path
 from ._base import (
     IMAGE_EXTENSIONS,
     DatasetError,
     MissingFilesError,
     all_integers,
-    atomic_path,
     describe,
     format_items,
     infer_column,
