@@ -20,7 +20,11 @@ PUBLIC_MODULES = [
     "skanimal.evaluation",
     "skanimal.explain",
     "skanimal.features",
+    "skanimal.model_selection",
     "skanimal.nets",
+    "skanimal.preprocessing",
+    "skanimal.sampling",
+    "skanimal.selective",
     "skanimal.utils",
     "skanimal.utils.estimator_checks",
 ]

@@ -1,0 +1,3 @@
+"""Subject-wise hyper-parameter search with Optuna."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Target transformers."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Selective prediction: abstaining classifiers, their metrics and human agreement."""
+
+__all__ = []
