@@ -43,6 +43,17 @@ def _cv_arg(text):
     return k
 
 
+def _threshold_arg(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(
+            f"the confidence threshold must be in (0, 1], got {value}")
+    return value
+
+
 def _build_parser():
     from . import __version__
 
@@ -106,6 +117,13 @@ def _build_parser():
     run.add_argument("--cv", type=_cv_arg, default=None, metavar="loso|K",
                      help="'loso' (leave one subject out) or K subject-wise folds "
                           "(GroupKFold); default: loso")
+    run.add_argument("--abstain", type=_threshold_arg, nargs="?", const=0.75, default=None,
+                     metavar="THRESHOLD",
+                     help="also report each method with probabilities as an abstaining "
+                          "classifier (the aMGS protocol): images whose winning-class "
+                          "probability is under THRESHOLD (default 0.75) are discarded; "
+                          "adds coverage and selective accuracy / sensitivity / "
+                          "specificity (benchmark_abstention.csv/.md)")
     run.add_argument("--n-jobs", type=int, default=None,
                      help="parallel jobs for feature extraction and folds (-1: all cores)")
     nets = bench.add_argument_group(
@@ -228,7 +246,7 @@ def _cmd_benchmark(args):
     from .utils._io import write_text_atomic
     from .benchmark import (PROBE_BACKBONES, default_methods, linear_probe_methods,
                             network_methods, run_benchmark)
-    from .evaluation import paper_table, to_markdown
+    from .evaluation import abstention_table, paper_table, to_markdown
 
     methods = default_methods(n_jobs=args.n_jobs)
     backbones = PROBE_BACKBONES if args.backbones is None else tuple(args.backbones)
@@ -274,7 +292,8 @@ def _cmd_benchmark(args):
               f"classes {list(data.target_names)}; {cv_text}; {len(methods)} methods",
               file=sys.stderr)
     reports = run_benchmark(methods, data.images, data.target, data.groups, cv=cv,
-                            n_jobs=args.n_jobs, verbose=0 if args.quiet else 1)
+                            n_jobs=args.n_jobs, verbose=0 if args.quiet else 1,
+                            abstain_threshold=args.abstain)
     table = paper_table(reports)
     long = pd.concat(reports, names=["method", "subject"])
 
@@ -288,7 +307,22 @@ def _cmd_benchmark(args):
 
     print(f"\nF1 / accuracy (%) per held-out subject and pooled over all folds ({cv_text}):")
     print(to_markdown(table))
-    print(f"\nwrote {csv_path}, {md_path} and {subj_path} "
+    written = [csv_path, md_path, subj_path]
+    if args.abstain is not None:
+        abstention = abstention_table(reports)
+        no_proba = abstention.index[abstention["Coverage %"].isna()].tolist()
+        abst_csv, abst_md = outdir / "benchmark_abstention.csv", outdir / "benchmark_abstention.md"
+        title = (f"Pooled over all folds ({cv_text}), all images vs images with confidence >= "
+                 f"{args.abstain:g}; in %.")
+        note = (f"\nNo probabilities (no abstention): {', '.join(no_proba)}.\n"
+                if no_proba else "")
+        text = to_markdown(abstention, float_format="{:.2f}")
+        write_text_atomic(abst_csv, abstention.to_csv())
+        write_text_atomic(abst_md, f"{title}\n\n{text}{note}")
+        print(f"\n{title}")
+        print(text + note, end="")
+        written += [abst_csv, abst_md]
+    print(f"\nwrote {', '.join(map(str, written[:-1]))} and {written[-1]} "
           f"({time.perf_counter() - start:.0f} s)")
     return 0
 

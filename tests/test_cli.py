@@ -189,6 +189,35 @@ def test_benchmark_linear_probe_row_and_cache_commands(tmp_path, small_data, cap
     assert "no cached embeddings" in capsys.readouterr().out
 
 
+def test_benchmark_abstain_matches_an_independent_computation(tmp_path, small_data, capsys):
+    from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
+
+    from skanimal.benchmark import linear_probe_methods
+
+    out = tmp_path / "abstain"
+    assert main(["benchmark", *SMALL, "--methods", "r1p8-4x4",
+                 "linear probe efficientnet_lite0", "--backbones", "efficientnet_lite0",
+                 "--abstain", "0.8", "-o", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "confidence >= 0.8" in printed and "No probabilities (no abstention): LBP" in printed
+    table = pd.read_csv(out / "benchmark_abstention.csv", index_col=0)
+    assert np.isnan(table.loc["LBP R1P8 4x4", "Coverage %"])  # LinearSVC: no predict_proba
+
+    # the probe row, recomputed with scikit-learn's cross_val_predict
+    (probe,), _ = linear_probe_methods(["efficientnet_lite0"])
+    X = probe.features.fit_transform(small_data.images)
+    proba = cross_val_predict(probe.estimator, X, small_data.target, groups=small_data.groups,
+                              cv=LeaveOneGroupOut(), method="predict_proba")
+    kept = proba.max(axis=1) >= 0.8
+    y, pred = small_data.target[kept], proba[kept].argmax(axis=1)
+    row = table.loc["Linear probe efficientnet_lite0"]
+    assert row["Coverage %"] == pytest.approx(100 * kept.mean())
+    assert row["Accuracy % (retained)"] == pytest.approx(100 * np.mean(y == pred))
+    assert row["Sensitivity % (retained)"] == pytest.approx(100 * np.mean(pred[y == 1] == 1))
+    assert row["Specificity % (retained)"] == pytest.approx(100 * np.mean(pred[y == 0] == 0))
+    assert 0 < kept.sum() < len(kept)
+
+
 def test_weights_option_is_validated(tmp_path, capsys):
     assert main(["benchmark", "--weights", "dino_resnet50", "-q", "-o", str(tmp_path)]) == 2
     assert "NAME=PATH" in capsys.readouterr().err

@@ -575,3 +575,55 @@ def test_image_paths_and_arrays_give_the_same_report(png_folder, image_labels_gr
     assert from_paths.index[:-3].tolist() == [0, 1, 2, 3]
     assert from_paths.loc["pooled", "n_images"] == len(paths)
     np.testing.assert_array_equal(pred["y_true"], y)
+
+
+# --------------------------------------------------------------------------- #
+# Abstention (aMGS protocol): confidence = max(p, 1 - p) with p = X[:, 0].
+# With threshold 0.75 an image is retained when x >= 0.75 or x <= 0.25:
+#   A: all 4 retained, tp2 tn1 fp0 fn1    B: .2 .1 .05 retained, tn3
+#   C: both retained, tn1 fp1             D: both retained, tn2
+# pooled: 11 of 14 retained, tp2 tn7 fp1 fn1.
+# --------------------------------------------------------------------------- #
+
+
+class ProbaBinningClassifier(BinningClassifier):
+    """BinningClassifier whose P(class 1) is X[:, 0]."""
+
+    def predict_proba(self, X):
+        x = np.asarray(X, dtype=float)[:, 0]
+        return np.column_stack([1 - x, x])
+
+
+def test_abstain_threshold_hand_computed(toy):
+    X, y, groups = toy
+    report, pred = subject_report(ProbaBinningClassifier(), X, y, groups,
+                                  abstain_threshold=0.75, return_predictions=True)
+    expected = {  # n_retained, coverage, selective acc / sensitivity / specificity
+        "A": (4, 1.0, 3 / 4, 2 / 3, 1.0),
+        "B": (3, 3 / 6, 1.0, math.nan, 1.0),
+        "C": (2, 1.0, 1 / 2, math.nan, 1 / 2),
+        "D": (2, 1.0, 1.0, math.nan, 1.0),
+        "pooled": (11, 11 / 14, 9 / 11, 2 / 3, 7 / 8),
+    }
+    cols = ["n_retained", "coverage", "selective_accuracy", "selective_sensitivity",
+            "selective_specificity"]
+    for row, values in expected.items():
+        np.testing.assert_allclose(report.loc[row, cols].to_numpy(float), values,
+                                   equal_nan=True, err_msg=row)
+    # the ordinary metrics still score every image
+    assert report.loc["pooled", "n_images"] == 14
+    assert report.loc["pooled", "accuracy"] == pytest.approx(11 / 14)
+    np.testing.assert_allclose(pred["confidence"], np.maximum(X[pred.index, 0],
+                                                              1 - X[pred.index, 0]))
+    assert pred["retained"].sum() == 11
+    assert report.attrs["abstain_threshold"] == 0.75
+
+
+def test_abstain_threshold_needs_probabilities(toy):
+    X, y, groups = toy
+    with pytest.raises(ValueError, match="BinningClassifier has no predict_proba"):
+        subject_report(BinningClassifier(), X, y, groups, abstain_threshold=0.75)
+    with pytest.raises(ValueError, match="abstain_threshold"):
+        subject_report(ProbaBinningClassifier(), X, y, groups, abstain_threshold=1.5)
+    with pytest.raises(ValueError, match="applies to classifiers"):
+        subject_report(RuleRegressor(), X, X[:, 0] * 3.3, groups, abstain_threshold=0.5)

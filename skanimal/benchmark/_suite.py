@@ -257,7 +257,7 @@ def _extract(transformer, X, *, chunk_size, progress):
 
 
 def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
-                  chunk_size=64):
+                  chunk_size=64, abstain_threshold=None):
     """Evaluate each method subject-wise on the same data.
 
     Parameters
@@ -280,6 +280,12 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         0 is silent; 1 shows progress bars on standard error.
     chunk_size : int, default=64
         Images per feature-extraction step (the progress granularity).
+    abstain_threshold : float, default=None
+        Also evaluate each method that has ``predict_proba`` as an abstaining
+        classifier with this confidence threshold (the aMGS protocol); see
+        `abstain_threshold` in :func:`~skanimal.evaluation.subject_report` and
+        :func:`~skanimal.evaluation.abstention_table`. Methods without
+        probabilities get plain reports.
 
     Returns
     -------
@@ -330,6 +336,7 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         # validation split) gets those of each training fold
         params = ({"groups": groups}
                   if "groups" in inspect.signature(m.estimator.fit).parameters else None)
+        threshold = abstain_threshold if hasattr(m.estimator, "predict_proba") else None
         reports[m.name] = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs,
-                                         params=params)
+                                         params=params, abstain_threshold=threshold)
     return reports

@@ -22,6 +22,7 @@ from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
+    Interval,
     StrOptions,
     validate_params,
 )
@@ -100,6 +101,25 @@ def _binary_scores(counts):
         if not (np.isnan(recall) and np.isnan(specificity))
         else np.nan,
     }
+
+
+def _selective_columns(task):
+    extra = ("selective_sensitivity", "selective_specificity") if task == "binary" else ()
+    return ("n_retained", "coverage", "selective_accuracy", *extra)
+
+
+def _selective_scores(kept, n, task):
+    """Scores of the retained images, from their counts (or confusion matrix)."""
+    if task == "binary":
+        scores = _binary_scores(kept)
+        n_kept = int(np.sum(kept))
+        out = {"selective_sensitivity": scores["sensitivity"],
+               "selective_specificity": scores["specificity"],
+               "selective_accuracy": scores["accuracy"]}
+    else:
+        n_kept = int(np.sum(kept))
+        out = {"selective_accuracy": _ratio(np.trace(kept), n_kept)}
+    return {"n_retained": n_kept, "coverage": _ratio(n_kept, n), **out}
 
 
 def _confusion(y_true, y_pred, classes):
@@ -399,10 +419,11 @@ def _make_folds(cv, X, y, groups, classifier):
 
 
 def _fit_and_predict(
-    estimator, X, y, train, test, params, fold, subjects, error_score
+    estimator, X, y, train, test, params, fold, subjects, error_score, confidence=False
 ):
     """Fit on train, predict test; return a dict (runs in a joblib worker)."""
-    result = {"fold": fold, "y_pred": None, "error": None, "fit_time": np.nan}
+    result = {"fold": fold, "y_pred": None, "error": None, "fit_time": np.nan,
+              "confidence": None}
     result["predict_time"] = np.nan
     try:
         fit_params = _check_method_params(X, params=params, indices=train)
@@ -418,6 +439,10 @@ def _fit_and_predict(
             raise ValueError(
                 f"predict returned shape {y_pred.shape}, expected ({len(test)},)."
             )
+        if confidence:
+            # the winning-class probability (SPEC section 4)
+            proba = np.asarray(estimator.predict_proba(_safe_indexing(X, test)))
+            result["confidence"] = proba.max(axis=1)
         result["y_pred"] = y_pred
     except Exception as exc:
         if error_score == "raise":
@@ -450,6 +475,7 @@ def _fit_and_predict(
         "verbose": ["verbose"],
         "error_score": [StrOptions({"raise"}), Real],
         "params": [dict, None],
+        "abstain_threshold": [Interval(Real, 0, 1, closed="both"), None],
     },
     prefer_skip_nested_validation=False,
 )
@@ -467,6 +493,7 @@ def subject_report(
     verbose=0,
     error_score="raise",
     params=None,
+    abstain_threshold=None,
 ):
     """Evaluate an estimator subject-wise: one row of metrics per held-out subject.
 
@@ -541,6 +568,18 @@ def subject_report(
     params : dict, default=None
         Parameters passed to ``estimator.fit``; sample-aligned arrays are
         indexed to the training fold.
+    abstain_threshold : float in [0, 1], default=None
+        Also evaluate the classifier as an abstaining one (the aMGS protocol,
+        SPEC section 4): an image is *retained* when its confidence, the
+        largest probability of ``predict_proba``, is at least this value, and
+        the others are discarded as ambiguous. Adds the columns ``n_retained``,
+        ``coverage`` (retained fraction) and ``selective_accuracy`` (accuracy
+        on the retained images), and for a binary task
+        ``selective_sensitivity`` and ``selective_specificity``; the pooled
+        row sums the retained counts over all folds. The ordinary metrics
+        still score every image. Needs a classifier with ``predict_proba``;
+        see :class:`~skanimal.selective.ConfidenceThresholdClassifier` for the
+        deployable estimator.
 
     Returns
     -------
@@ -550,14 +589,15 @@ def subject_report(
         column ``n_images`` then the metric columns. Binary accuracy is a
         fraction (0-1). ``report.attrs`` holds ``task`` ("binary", "multiclass"
         or "regression"), ``pos_label``, ``classes``, ``metrics``, ``cv`` and
-        ``estimator`` (their reprs), ``std_ddof`` and ``folds`` (one dict per
+        ``estimator`` (their reprs), ``abstain_threshold``, ``std_ddof`` and
+        ``folds`` (one dict per
         fold: ``subjects``, ``n_train``, ``n_test``, ``fit_time``,
         ``predict_time``, ``error``).
     predictions : pandas.DataFrame
         Only if `return_predictions`. One row per scored sample in the order of
         X, indexed by its position in X (index ``"position"``), with columns
         ``subject``, ``fold``, ``y_true`` and ``y_pred`` (missing for a failed
-        fold).
+        fold), and with `abstain_threshold` ``confidence`` and ``retained``.
 
     See Also
     --------
@@ -606,6 +646,20 @@ def subject_report(
     pos_label = _check_pos_label(pos_label, task, classes)
     columns, funcs = _check_metrics(metrics, task, classes)
     cv = _resolve_cv(cv)
+    selective = abstain_threshold is not None
+    if selective:
+        if task == "regression":
+            raise ValueError(
+                "abstain_threshold applies to classifiers; y is continuous or the "
+                "estimator is a regressor."
+            )
+        if not hasattr(estimator, "predict_proba"):
+            raise ValueError(
+                f"abstain_threshold={abstain_threshold} needs probabilities, but "
+                f"{type(estimator).__name__} has no predict_proba; wrap it, e.g. in "
+                "sklearn.calibration.CalibratedClassifierCV."
+            )
+        columns = [*columns, *_selective_columns(task)]
     folds, tested = _make_folds(cv, X, y, groups, classifier=task != "regression")
     if task == "multiclass":
         for k, (train, test) in enumerate(folds):
@@ -624,7 +678,8 @@ def subject_report(
     fold_subjects = [np.unique(groups[test]) for _, test in folds]
     tasks = (
         delayed(_fit_and_predict)(
-            clone(estimator), X, y, train, test, params, k, subjects, error_score
+            clone(estimator), X, y, train, test, params, k, subjects, error_score,
+            selective,
         )
         for k, ((train, test), subjects) in enumerate(zip(folds, fold_subjects))
     )
@@ -653,10 +708,14 @@ def subject_report(
     # Out-of-fold predictions, in the order of X.
     y_pred_all = np.empty(n_samples, dtype=object)
     ok = np.zeros(n_samples, dtype=bool)
+    confidence = np.full(n_samples, np.nan)
     for (_, test), r in zip(folds, results):
         if r["y_pred"] is not None:
             y_pred_all[test] = list(r["y_pred"])
             ok[test] = True
+            if selective:
+                confidence[test] = r["confidence"]
+    retained = confidence >= abstain_threshold if selective else None
     scored = np.flatnonzero(tested >= 0)
     if task != "regression":
         known = {_py(c) for c in classes}
@@ -673,11 +732,24 @@ def subject_report(
         yt, yp = y[idx], _as_like(y_pred_all[idx], y)
         if task == "binary":
             counts = _binary_counts(yt, yp, pos_label)
-            return counts, _binary_scores(counts)
-        if task == "multiclass":
+            total, values = counts, _binary_scores(counts)
+        elif task == "multiclass":
             cm = _confusion(yt, yp, classes)
-            return cm, _multiclass_scores(cm, classes)
-        return None, _regression_scores(yt, yp)
+            total, values = cm, _multiclass_scores(cm, classes)
+        else:
+            return None, _regression_scores(yt, yp)
+        if selective:
+            kept = idx[retained[idx]]
+            kept_counts = scores_of_retained(kept)
+            values.update(_selective_scores(kept_counts, len(idx), task))
+            total = (total, kept_counts, len(idx))
+        return total, values
+
+    def scores_of_retained(idx):
+        yt, yp = y[idx], _as_like(y_pred_all[idx], y)
+        if task == "binary":
+            return _binary_counts(yt, yp, pos_label)
+        return _confusion(yt, yp, classes)
 
     rows, index, totals = [], [], []
     for subject in np.unique(groups[scored]):
@@ -695,12 +767,17 @@ def subject_report(
         index.append(_py(subject))
 
     pooled_idx = scored[ok[scored]]
+    if selective:
+        totals, kept_totals, sizes = zip(*totals)
     if task == "binary":
         pooled = _binary_scores(np.sum(totals, axis=0))
     elif task == "multiclass":
         pooled = _multiclass_scores(np.sum(totals, axis=0), classes)
     else:
         pooled = _regression_scores(y[pooled_idx], _as_like(y_pred_all[pooled_idx], y))
+    if selective:
+        pooled.update(_selective_scores(np.sum(kept_totals, axis=0), int(np.sum(sizes)),
+                                        task))
     for name, f in funcs.items():
         pooled[name] = float(f(y[pooled_idx], _as_like(y_pred_all[pooled_idx], y)))
     per_subject = pd.DataFrame(rows, columns=["n_images", *columns], dtype=float)
@@ -724,6 +801,7 @@ def subject_report(
             "metrics": list(columns),
             "cv": repr(cv),
             "estimator": repr(estimator),
+            "abstain_threshold": abstain_threshold,
             "std_ddof": _STD_DDOF,
             "folds": [
                 {
@@ -754,6 +832,9 @@ def subject_report(
         },
         index=pd.Index(scored, name="position"),
     )
+    if selective:
+        predictions["confidence"] = confidence[scored]
+        predictions["retained"] = retained[scored]
     return report, predictions
 
 

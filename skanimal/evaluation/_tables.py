@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._subject_report import SUMMARY_ROWS
 
-__all__ = ["paper_table", "to_markdown"]
+__all__ = ["abstention_table", "paper_table", "to_markdown"]
 
 _SUMMARY_LABELS = {"pooled": "Pooled", "mean": "Mean", "std": "Std"}
 # Metrics that are proportions shown in percent when percent_accuracy=True.
@@ -178,6 +178,91 @@ def paper_table(
             column.append("/".join(parts))
         table[label] = column
     return pd.DataFrame(table, index=index, dtype=object)
+
+
+_ABSTENTION_COLUMNS = {  # report column -> table column
+    "accuracy": "Accuracy % (all)",
+    "recall": "Sensitivity % (all)",
+    "specificity": "Specificity % (all)",
+    "coverage": "Coverage %",
+    "selective_accuracy": "Accuracy % (retained)",
+    "selective_sensitivity": "Sensitivity % (retained)",
+    "selective_specificity": "Specificity % (retained)",
+}
+
+
+def abstention_table(reports, *, row="pooled"):
+    """Compare all images with the confidently classified ones, per method.
+
+    The layout of the aMGS paper (SPEC section 4): sensitivity, specificity
+    and accuracy on all images, the share of images retained at the
+    confidence threshold, and the same three metrics on the retained images,
+    all in percent.
+
+    Parameters
+    ----------
+    reports : dict of str to DataFrame
+        ``{method name: report}`` where each report is returned by
+        :func:`~skanimal.evaluation.subject_report` with `abstain_threshold`
+        set. A report without the abstention columns (a method without
+        ``predict_proba``) gives NaN in them.
+    row : str, default="pooled"
+        The report row shown: ``"pooled"`` (counts summed over all folds),
+        ``"mean"``, or a subject id.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Index "Method"; the columns ``"Accuracy % (all)"``, ``"Sensitivity %
+        (all)"``, ``"Specificity % (all)"``, ``"Coverage %"``, ``"Accuracy %
+        (retained)"``, ``"Sensitivity % (retained)"`` and ``"Specificity %
+        (retained)"``; sensitivity and specificity are NaN for multiclass
+        reports. ``table.attrs["abstain_threshold"]`` is the threshold of the
+        reports (None if they differ).
+
+    See Also
+    --------
+    skanimal.evaluation.subject_report : Compute the reports.
+    skanimal.selective.ConfidenceThresholdClassifier : The abstaining estimator.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skanimal.evaluation import abstention_table, subject_report
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(80, 2))
+    >>> y = (X[:, 0] + 0.5 * rng.normal(size=80) > 0).astype(int)
+    >>> rats = np.repeat(["r1", "r2", "r3", "r4"], 20)
+    >>> report = subject_report(LogisticRegression(), X, y, rats,
+    ...                         abstain_threshold=0.75)
+    >>> table = abstention_table({"logistic": report})
+    >>> table.loc["logistic", ["Accuracy % (all)", "Coverage %"]].round(2).tolist()
+    [77.5, 62.5]
+    """
+    if not isinstance(reports, Mapping) or not reports:
+        raise TypeError(
+            "reports must be a non-empty dict {method name: report DataFrame}, got "
+            f"{type(reports).__name__}."
+        )
+    rows = {}
+    thresholds = set()
+    for name, report in reports.items():
+        if not isinstance(report, pd.DataFrame):
+            raise TypeError(f"The report of {name!r} is not a DataFrame.")
+        if row not in report.index:
+            raise ValueError(f"The report of {name!r} has no row {row!r}.")
+        thresholds.add(report.attrs.get("abstain_threshold"))
+        rows[name] = [
+            100.0 * float(report.at[row, col]) if col in report.columns else np.nan
+            for col in _ABSTENTION_COLUMNS
+        ]
+    table = pd.DataFrame.from_dict(rows, orient="index",
+                                   columns=list(_ABSTENTION_COLUMNS.values()))
+    table.index.name = "Method"
+    thresholds.discard(None)
+    table.attrs["abstain_threshold"] = thresholds.pop() if len(thresholds) == 1 else None
+    return table
 
 
 def to_markdown(df, *, index=True, float_format="{:.4f}"):
