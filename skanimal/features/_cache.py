@@ -33,7 +33,13 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..utils._images import ImageReadError, _where, check_images, image_input_kind
+from ..utils._images import (
+    ImageReadError,
+    _is_augmented,
+    _where,
+    check_images,
+    image_input_kind,
+)
 
 __all__ = [
     "DEFAULT_CACHE_ENV",
@@ -236,7 +242,11 @@ def image_keys(X):
         digest of the file's bytes: a renamed, moved or copied file keeps its
         key, an edited one gets a new key. For an array it is a digest of the
         image's dtype, shape and pixels. A file and the array it was written
-        from have different keys.
+        from have different keys. For an augmented copy
+        (:class:`skanimal.sampling.AugmentedImage`) it is a digest of its
+        source's key and its operations, so copies differ from each other and
+        from their source (unless they change nothing) and are found again in
+        later runs.
 
     Raises
     ------
@@ -265,8 +275,20 @@ def image_keys(X):
     """
     X = check_images(X)
     if image_input_kind(X) == "paths":
-        return [_file_key(p, i) for i, p in enumerate(X)]
+        return [_element_key(p, i) for i, p in enumerate(X)]
     return [_array_key(X[i]) for i in range(X.shape[0])]
+
+
+def _element_key(x, index):
+    """The key of a path, or of an augmented copy: its source's key + its operations."""
+    if not _is_augmented(x):
+        return _file_key(x, index)
+    key = _element_key(x.source, index)
+    if not x.operations:  # decodes exactly as its source
+        return key
+    h = _digest()
+    h.update(f"skanimal-augmented:{key}:{x.operations!r}".encode())
+    return _hex(h)
 
 
 def _json_default(obj):

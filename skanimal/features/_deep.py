@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..base import ImageInputMixin
 from ..utils._validation import check_pair
-from ..utils._images import check_images, image_input_kind, open_image
+from ..utils._images import _image_path, check_images, image_input_kind, open_image
 from ._backbones import (
     WeightsUnavailableError,
     build_meta_model,
@@ -201,7 +201,8 @@ def _worker_init(worker_id):
 
 def _check_files_exist(X):
     """Fail before any model is built when a path does not exist."""
-    for i, path in enumerate(X):
+    for i, x in enumerate(X):
+        path = _image_path(x)  # the source file of an augmented copy
         if not os.path.isfile(path):
             what = "is not a file" if os.path.exists(path) else "does not exist"
             raise FileNotFoundError(f"image file {path!r} (X[{i}]) {what}.")

@@ -1,3 +1,5 @@
-"""Target transformers."""
+"""Target transformers: the PSPI pain score binned into the seven pain levels."""
 
-__all__ = []
+from ._pspi import PSPILevelTransformer, pspi_to_level
+
+__all__ = ["PSPILevelTransformer", "pspi_to_level"]

@@ -1,3 +1,23 @@
-"""Class-imbalance samplers that work on image paths, image arrays and embeddings."""
+"""Class-imbalance samplers that work on image paths, image arrays and embeddings.
 
-__all__ = []
+imbalanced-learn's own samplers need a 2-D table: use them after a feature
+step (``make_pipeline(DeepFeatures(...), SMOTE(), LogisticRegression())``).
+The samplers here pick and copy *rows*, so they also work before a feature
+step or a network, on 1-D arrays of image paths and on image arrays; their
+oversampled copies of files are :class:`AugmentedImage` values, read lazily
+by every skanimal reader.
+"""
+
+from ._augmented import AugmentedImage
+from ._samplers import AUGMENTATIONS, AugmentingOverSampler, RandomFractionUnderSampler
+from ._schemes import PAPER_SAMPLERS, SamplerChain, make_paper_sampler
+
+__all__ = [
+    "AUGMENTATIONS",
+    "PAPER_SAMPLERS",
+    "AugmentedImage",
+    "AugmentingOverSampler",
+    "RandomFractionUnderSampler",
+    "SamplerChain",
+    "make_paper_sampler",
+]

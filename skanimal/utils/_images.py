@@ -3,7 +3,9 @@
 Every image estimator accepts X as either
 
 * a 1-D array-like of image file paths (``str`` or :class:`os.PathLike`; a
-  :class:`pandas.Series` works), or
+  :class:`pandas.Series` works) -- an element may also be a
+  :class:`skanimal.sampling.AugmentedImage`, an augmented copy of a file read
+  lazily -- or
 * an ndarray of images of shape ``(n, H, W)`` (greyscale) or ``(n, H, W, C)``
   with ``C`` in {1, 3, 4}, of dtype ``uint8`` (0-255) or float (0.0-1.0).
 
@@ -17,6 +19,7 @@ files and on the array they were written from.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -89,6 +92,26 @@ class ImageReadError(OSError):
         self.index = index
 
 
+def _augmented_image_type():
+    """The AugmentedImage class if :mod:`skanimal.sampling` is loaded, else None.
+
+    No AugmentedImage can exist before its module is imported (unpickling one
+    imports it), so the readers recognise it without importing the samplers.
+    """
+    module = sys.modules.get("skanimal.sampling._augmented")
+    return getattr(module, "AugmentedImage", None)
+
+
+def _is_augmented(x):
+    cls = _augmented_image_type()
+    return cls is not None and isinstance(x, cls)
+
+
+def _image_path(x):
+    """The file behind one element of a 1-D X (the source file of an augmented copy)."""
+    return x.path if _is_augmented(x) else x
+
+
 def _where(path, index):
     at = f" (X[{index}])" if index is not None else ""
     return f"{str(path)!r}{at}"
@@ -126,15 +149,16 @@ def check_images(X, *, input_name="X"):
     ----------
     X : array-like of str of shape (n_samples,) or ndarray of shape \
             (n_samples, height, width[, channels])
-        Image file paths, or images. Image arrays are ``uint8`` (0-255) or
-        float (0.0-1.0); channels are 1, 3 (RGB) or 4 (RGBA).
+        Image file paths (or :class:`skanimal.sampling.AugmentedImage` copies
+        of files), or images. Image arrays are ``uint8`` (0-255) or float
+        (0.0-1.0); channels are 1, 3 (RGB) or 4 (RGBA).
     input_name : str, default="X"
         The name used in error messages.
 
     Returns
     -------
     X_checked : ndarray
-        For paths, a 1-D object array of ``str``; for images, the array itself
+        For paths, a 1-D object array of ``str`` (and AugmentedImage); for images, the array itself
         (not copied).
 
     Raises
@@ -169,7 +193,7 @@ def check_images(X, *, input_name="X"):
                 f"{input_name} must be a 1-D array-like of image paths or an ndarray "
                 f"of images, got {type(X).__name__}."
             ) from None
-        if any(isinstance(p, (str, bytes, os.PathLike)) for p in items):
+        if any(isinstance(p, (str, bytes, os.PathLike)) or _is_augmented(p) for p in items):
             paths = np.empty(len(items), dtype=object)
             paths[:] = items
             return _check_paths(paths, input_name)
@@ -223,9 +247,11 @@ def _check_paths(X, input_name):
         if isinstance(p, bytes):
             X[i] = p = os.fsdecode(p)
         if not isinstance(p, str):
+            if _is_augmented(p):
+                continue
             raise TypeError(
                 f"{input_name}[{i}] is {type(p).__name__} ({p!r}); every element of a "
-                "1-D X must be an image path."
+                "1-D X must be an image path (or a skanimal.sampling.AugmentedImage)."
             )
         if not p:
             raise ValueError(f"{input_name}[{i}] is an empty path.")
@@ -294,8 +320,10 @@ def open_image(x, *, index=None, background=255):
 
     Parameters
     ----------
-    x : str, os.PathLike or ndarray of shape (height, width[, channels])
-        An image file path or one image array.
+    x : str, os.PathLike, AugmentedImage or ndarray of shape (height, width[, channels])
+        An image file path, an augmented copy of one
+        (:class:`skanimal.sampling.AugmentedImage`: the source is opened here,
+        then its operations are applied), or one image array.
     index : int, default=None
         The position of ``x`` in X, quoted in error messages.
     background : int, default=255
@@ -324,6 +352,8 @@ def open_image(x, *, index=None, background=255):
     """
     if isinstance(x, np.ndarray) and x.dtype != object:
         return _normalise_mode(_array_to_pil(x, index), background)
+    if _is_augmented(x):
+        return x.apply(open_image(x.source, index=index, background=background))
     path = os.fspath(x)
     if not os.path.exists(path):
         raise FileNotFoundError(f"image file {_where(path, index)} does not exist.")
@@ -352,8 +382,9 @@ def load_image(x, *, mode="RGB", size=None, resample="bilinear", index=None,
 
     Parameters
     ----------
-    x : str, os.PathLike or ndarray of shape (height, width[, channels])
-        An image file path or one image array.
+    x : str, os.PathLike, AugmentedImage or ndarray of shape (height, width[, channels])
+        An image file path, an augmented copy of one
+        (:class:`skanimal.sampling.AugmentedImage`), or one image array.
     mode : {"RGB", "L"}, default="RGB"
         ``"RGB"`` gives shape (H, W, 3), ``"L"`` a greyscale (H, W) array
         (ITU-R 601-2 luma, as Pillow computes it).
