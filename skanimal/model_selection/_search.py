@@ -1,0 +1,1118 @@
+"""Subject-wise hyper-parameter search with Optuna.
+
+:class:`SubjectSearchCV` tunes any estimator -- a feature pipeline on image
+paths, a skorch network, a model on a 2-D table -- with an Optuna study whose
+every inner split keeps subjects apart, optionally stored in SQLite (or any
+Optuna RDB URL) so that a stopped search resumes where it left off, and prunes
+network trials epoch by epoch through optuna-integration's
+``SkorchPruningCallback``.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import copy
+import hashlib
+import inspect
+import json
+import logging
+import os
+import re
+import threading
+import time
+import traceback
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    distribution_to_json,
+)
+from optuna.pruners import BasePruner, NopPruner
+from optuna.samplers import BaseSampler, TPESampler
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+from scipy import sparse
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    get_routing_for_object,
+    process_routing,
+)
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
+
+from ._spaces import SEARCH_SPACES, make_preset_estimator, search_space
+
+__all__ = ["SubjectSearchCV"]
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+_STUDY_ATTR = "skanimal_search"  # the study's fingerprint (user attribute)
+_TRIAL_ATTR = "skanimal_cv"  # a trial's fold scores and times (user attribute)
+
+
+# --------------------------------------------------------------------------- #
+# Validation of the data and of the inner splits
+# --------------------------------------------------------------------------- #
+
+
+def _check_groups(groups, n_samples):
+    if groups is None:
+        raise ValueError(
+            "SubjectSearchCV.fit needs groups: the subject (animal or person id) of "
+            "each sample, so that no inner split puts a subject on both sides. Call "
+            "fit(X, y, groups=subject_ids)."
+        )
+    if hasattr(groups, "to_numpy"):
+        groups = groups.to_numpy()
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
+    if groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {groups.shape[0]} entries but X has {n_samples} samples; give "
+            "one subject id per sample."
+        )
+    if pd.isna(groups).any():
+        raise ValueError("groups contains missing values (NaN or None).")
+    n_subjects = len(pd.unique(groups))
+    if n_subjects < 2:
+        raise ValueError(
+            "groups holds a single subject; a subject-wise search needs at least two."
+        )
+    return groups, n_subjects
+
+
+def _subject_splits(cv, X, y, groups, n_subjects):
+    """The inner (train, test) index pairs, each checked to be subject-disjoint."""
+    if isinstance(cv, str):  # a str has no split method but is iterable
+        raise ValueError(f"cv must be None, an int, a splitter or an iterable; got {cv!r}.")
+    if cv is None:
+        cv = GroupKFold(n_splits=min(5, n_subjects))
+    elif isinstance(cv, Integral):
+        cv = GroupKFold(n_splits=int(cv))
+    pairs = cv.split(X, y, groups) if hasattr(cv, "split") else cv
+    n = len(groups)
+    splits = []
+    for k, pair in enumerate(pairs):
+        train, test = (np.asarray(idx, dtype=np.intp) for idx in pair)
+        for name, idx in (("training", train), ("test", test)):
+            if idx.ndim != 1 or idx.size == 0:
+                raise ValueError(f"Inner split {k} of cv={cv!r} has an empty {name} set.")
+            if idx.min() < -n or idx.max() >= n:
+                raise ValueError(
+                    f"Inner split {k} of cv={cv!r} has {name} indices outside [0, {n})."
+                )
+        train, test = train % n, test % n
+        leaked = np.intersect1d(groups[train], groups[test])
+        if leaked.size:
+            shown = ", ".join(repr(s.item() if hasattr(s, "item") else s)
+                              for s in leaked[:5])
+            raise ValueError(
+                f"cv={cv!r} is not subject-wise: inner split {k} has subject(s) "
+                f"[{shown}] in both its training and test sets. Use a group-aware "
+                "splitter such as GroupKFold, StratifiedGroupKFold or LeaveOneGroupOut."
+            )
+        splits.append((train, test))
+    if not splits:
+        raise ValueError(f"cv={cv!r} produced no splits.")
+    return splits
+
+
+def _check_space(space, estimator):
+    if isinstance(space, str):
+        space = search_space(space)
+    space = dict(space)
+    if not space:
+        raise ValueError("param_distributions is empty; give at least one parameter.")
+    valid = estimator.get_params(deep=True)
+    for name, dist in space.items():
+        if not isinstance(dist, BaseDistribution):
+            raise TypeError(
+                f"param_distributions[{name!r}] must be an optuna distribution (e.g. "
+                f"optuna.distributions.FloatDistribution), got {dist!r}."
+            )
+        if not isinstance(dist, (FloatDistribution, IntDistribution,
+                                 CategoricalDistribution)):
+            raise TypeError(
+                f"param_distributions[{name!r}] is a deprecated optuna distribution "
+                f"({type(dist).__name__}); use FloatDistribution, IntDistribution or "
+                "CategoricalDistribution."
+            )
+        if name not in valid:
+            raise ValueError(
+                f"param_distributions has {name!r}, which is not a parameter of "
+                f"{type(estimator).__name__}; valid names include "
+                f"{sorted(valid)[:12]}{' ...' if len(valid) > 12 else ''}."
+            )
+    return space
+
+
+def _suggest(trial, name, dist):
+    if isinstance(dist, FloatDistribution):
+        return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_categorical(name, dist.choices)
+
+
+# --------------------------------------------------------------------------- #
+# Fingerprints: what a stored study was created for
+# --------------------------------------------------------------------------- #
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _describe(obj):
+    """Deterministic text of an object: estimators by type and parameters."""
+    if hasattr(obj, "get_params") and not isinstance(obj, type):
+        params = obj.get_params(deep=False)
+        inner = ", ".join(f"{k}={_describe(v)}" for k, v in sorted(params.items()))
+        return f"{type(obj).__module__}.{type(obj).__qualname__}({inner})"
+    if isinstance(obj, (list, tuple)):
+        inner = ", ".join(_describe(v) for v in obj)
+        return f"[{inner}]" if isinstance(obj, list) else f"({inner})"
+    if isinstance(obj, dict):
+        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in obj.items()) + "}"
+    if isinstance(obj, type) or inspect.isfunction(obj):
+        return f"{obj.__module__}.{obj.__qualname__}"
+    return _ADDRESS.sub("", repr(obj))
+
+
+def _update_digest(h, a):
+    if a is None:
+        h.update(b"none")
+    elif isinstance(a, pd.DataFrame):
+        h.update(repr(list(a.columns)).encode())
+        h.update(pd.util.hash_pandas_object(a, index=False).to_numpy().tobytes())
+    elif sparse.issparse(a):
+        a = a.tocsr()
+        for part in (a.data, a.indices, a.indptr):
+            h.update(np.ascontiguousarray(part).tobytes())
+    else:
+        a = np.asarray(a.to_numpy() if hasattr(a, "to_numpy") else a)
+        h.update(f"{a.shape}".encode())
+        if a.dtype.kind in "OUS":
+            h.update("\0".join(map(str, a.ravel().tolist())).encode("utf-8", "replace"))
+        else:
+            h.update(a.dtype.str.encode())
+            h.update(np.ascontiguousarray(a).reshape(-1).view(np.uint8))
+    h.update(b"\1")
+
+
+def _fingerprint(estimator, space, scoring, X, y, groups, splits):
+    h = hashlib.sha256()
+    for part in (X, y, groups):
+        _update_digest(h, part)
+    for train, test in splits:
+        h.update(train.tobytes() + b"|" + test.tobytes() + b"\1")
+    return {
+        "estimator": _describe(estimator),
+        "param_distributions": {k: distribution_to_json(d) for k, d in sorted(space.items())},
+        "scoring": _describe(scoring),
+        "data": h.hexdigest()[:32],
+    }
+
+
+def _short(text, n=300):
+    text = str(text)
+    return text if len(text) <= n else text[:n] + "..."
+
+
+# --------------------------------------------------------------------------- #
+# Storage and study
+# --------------------------------------------------------------------------- #
+
+
+def _resolve_storage(storage, heartbeat_interval):
+    """None, a storage object, or an RDB storage for a path or URL."""
+    if storage is None or isinstance(storage, BaseStorage):
+        return storage
+    text = os.fspath(storage)
+    if "://" in text:
+        url = text
+    else:
+        path = os.path.abspath(os.path.expanduser(text))
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(
+                f"storage={text!r}: the folder {folder!r} does not exist; create it "
+                "first (the SQLite file itself is created when missing)."
+            )
+        if os.path.isdir(path):
+            raise IsADirectoryError(
+                f"storage={text!r} is a folder; give a file such as 'search.db'."
+            )
+        url = "sqlite:///" + path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        kwargs = {}
+        if heartbeat_interval is not None:
+            kwargs = {
+                "heartbeat_interval": int(heartbeat_interval),
+                # a trial killed with its process is run again, once, with the
+                # same parameters, when its heartbeat has gone stale
+                "heartbeat_stale_trial_callback":
+                    optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
+            }
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except (ImportError, ValueError) as exc:
+            raise ValueError(f"storage={text!r} cannot be opened as an Optuna RDB "
+                             f"storage: {exc}") from exc
+
+
+def _open_study(storage, study_name, sampler, pruner, fingerprint):
+    study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner,
+                                study_name=study_name, direction="maximize",
+                                load_if_exists=True)
+    if len(study.directions) != 1 or study.direction != optuna.study.StudyDirection.MAXIMIZE:
+        raise ValueError(
+            f"The study {study_name!r} is not a single-objective maximisation; "
+            "SubjectSearchCV maximises the score. Use another study_name."
+        )
+    stored = study.user_attrs.get(_STUDY_ATTR)
+    if stored is None:
+        if study.trials:
+            raise ValueError(
+                f"The study {study_name!r} already holds {len(study.trials)} trials but "
+                "was not created by SubjectSearchCV; use another study_name."
+            )
+        study.set_user_attr(_STUDY_ATTR, fingerprint)
+        return study
+    differ = [key for key in fingerprint if stored.get(key) != fingerprint[key]]
+    if differ:
+        details = "; ".join(
+            f"{key}: stored {_short(json.dumps(stored.get(key), default=str))}, now "
+            f"{_short(json.dumps(fingerprint[key], default=str))}" for key in differ
+        )
+        what = {"estimator": "estimator", "param_distributions": "search space",
+                "scoring": "scoring", "data": "data or inner splits"}
+        raise ValueError(
+            f"The study {study_name!r} was created for a different "
+            f"{' and '.join(what[k] for k in differ)}, so its trials cannot be resumed "
+            f"by this search ({details}). Use another study_name (or the default, "
+            "derived from all of these), or delete the study with "
+            "optuna.delete_study."
+        )
+    return study
+
+
+def _fail_stale_trials(study):
+    with warnings.catch_warnings():  # a no-op without heartbeats
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+# --------------------------------------------------------------------------- #
+# The objective
+# --------------------------------------------------------------------------- #
+
+
+def _net_step(estimator):
+    """The skorch net of an estimator (itself, or a pipeline's final step), or None."""
+    from skorch import NeuralNet
+
+    if isinstance(estimator, NeuralNet):
+        return estimator
+    if isinstance(estimator, Pipeline) and isinstance(estimator.steps[-1][1], NeuralNet):
+        return estimator.steps[-1][1]
+    return None
+
+
+class _FoldTrial:
+    """What a ``SkorchPruningCallback`` sees of a trial during one inner fold.
+
+    Steps are epochs counted over the trial's folds in order (the epochs of
+    earlier folds are added), and values are negated for losses, so that every
+    reported value is higher-is-better like the study's score.
+    """
+
+    def __init__(self, trial, offset, sign):
+        self._trial = trial
+        self._offset = offset
+        self._sign = sign
+
+    def report(self, value, step):
+        self._trial.report(self._sign * float(value), self._offset + int(step))
+
+    def should_prune(self):
+        return self._trial.should_prune()
+
+
+class _Objective:
+    """Cross-validates one trial's parameters on the fixed inner splits."""
+
+    def __init__(self, estimator, space, X, y, splits, fit_params, scorer, error_score,
+                 prune, prune_on):
+        self.estimator = estimator
+        self.space = space
+        self.X = X
+        self.y = y
+        self.splits = splits
+        self.fit_params = fit_params
+        self.scorer = scorer
+        self.error_score = error_score
+        self.prune = prune
+        self.prune_on = prune_on
+        self.n_calls = 0
+        self.errors = []
+        self._lock = threading.Lock()
+
+    def __call__(self, trial):
+        with self._lock:
+            self.n_calls += 1
+        params = {name: _suggest(trial, name, dist) for name, dist in self.space.items()}
+        record = {"test_scores": [], "fit_times": [], "score_times": []}
+        epochs = 0
+        try:
+            for k, (train, test) in enumerate(self.splits):
+                estimator = clone(self.estimator).set_params(**params)
+                net = _net_step(estimator)
+                if self.prune and net is not None:
+                    from optuna_integration import SkorchPruningCallback
+
+                    sign = -1.0 if self.prune_on.endswith("loss") else 1.0
+                    callback = SkorchPruningCallback(_FoldTrial(trial, epochs, sign),
+                                                     monitor=self.prune_on)
+                    callbacks = net.callbacks if isinstance(net.callbacks, list) else []
+                    net.set_params(callbacks=[*callbacks, ("optuna_pruning", callback)])
+                score, fit_time, score_time = self._fit_and_score(estimator, train, test, k)
+                record["test_scores"].append(score)
+                record["fit_times"].append(fit_time)
+                record["score_times"].append(score_time)
+                if net is not None:
+                    history = getattr(net, "history_", None)
+                    epochs += len(history) if history is not None else 0
+                elif self.prune:
+                    trial.report(float(np.mean(record["test_scores"])), k)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned(f"Trial pruned after inner fold {k}.")
+        finally:
+            trial.set_user_attr(_TRIAL_ATTR, {key: [float(v) for v in values]
+                                              for key, values in record.items()})
+        # like scikit-learn's searches: a failed fold (error_score=nan) makes the
+        # mean NaN, and Optuna records the trial as failed
+        return float(np.mean(record["test_scores"]))
+
+    def _fit_and_score(self, estimator, train, test, fold):
+        X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
+        y_train = None if self.y is None else _safe_indexing(self.y, train)
+        y_test = None if self.y is None else _safe_indexing(self.y, test)
+        fit_params = _check_method_params(self.X, params=self.fit_params, indices=train)
+        start = time.perf_counter()
+        try:
+            estimator.fit(X_train, y_train, **fit_params)
+            fit_time = time.perf_counter() - start
+            start = time.perf_counter()
+            score = float(self.scorer(estimator, X_test, y_test))
+            return score, fit_time, time.perf_counter() - start
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            if isinstance(self.error_score, str):  # "raise"
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"Raised by SubjectSearchCV in inner fold {fold}.")
+                raise
+            with self._lock:
+                self.errors.append("".join(traceback.format_exception_only(type(exc), exc)))
+            return float(self.error_score), time.perf_counter() - start, 0.0
+
+
+# --------------------------------------------------------------------------- #
+# The estimator
+# --------------------------------------------------------------------------- #
+
+
+def _estimator_has(attr):
+    """For available_if: the refitted estimator, else the unfitted one, has attr."""
+
+    def check(self):
+        if hasattr(self, "best_estimator_"):
+            getattr(self.best_estimator_, attr)
+        else:
+            getattr(self.estimator, attr)
+        return True
+
+    return check
+
+
+def _accepts_groups(estimator):
+    try:
+        return "groups" in inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Subject-wise hyper-parameter search with Optuna, resumable in SQLite.
+
+    Each trial draws parameters from `param_distributions` (Optuna's TPE
+    sampler by default), fits the estimator on the training part of every
+    inner split and scores it on the test part; the study maximises the mean
+    score. Every inner split keeps subjects apart: the default is
+    :class:`~sklearn.model_selection.GroupKFold` on the subjects passed as
+    ``groups``, and any splitter is checked to be subject-disjoint on every
+    split before the first trial runs. All trials use the same splits. The
+    best parameters are then refitted on all the data.
+
+    Nest it in a subject-wise evaluation to get an unbiased score of the whole
+    procedure: ``cross_validate(search, X, y, groups=g, cv=LeaveOneGroupOut(),
+    params={"groups": g})`` or ``subject_report(search, X, y, g,
+    params={"groups": g})`` run one search per held-out subject, on the other
+    subjects only.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator to tune: a pipeline on image paths or arrays (e.g.
+        :func:`~skanimal.features.make_lbp_svm`), a skanimal network, or any
+        scikit-learn estimator. Cloned for every fit.
+    param_distributions : dict or str
+        ``{parameter name: optuna distribution}`` (``FloatDistribution``,
+        ``IntDistribution``, ``CategoricalDistribution``), with the names of
+        ``estimator.get_params()``; or the name of a preset of
+        :func:`search_space` (``"lbp_svm"``, ``"linear_probe"``,
+        ``"painseeker"``). Names that are not parameters of `estimator` raise
+        an error before any trial runs.
+    n_trials : int, default=20
+        The number of **finished** (complete or pruned) trials wanted in the
+        study, in total. A new study runs `n_trials` trials; a resumed one runs
+        only the missing ones (none when it already holds `n_trials`). A
+        failed trial is not finished: a later fit runs a new one.
+    cv : int, cross-validation generator or iterable, default=None
+        The inner splits: None is ``GroupKFold(n_splits=min(5, n_subjects))``;
+        an int is ``GroupKFold`` with that many splits; or a splitter whose
+        ``split(X, y, groups)`` is called once, or an iterable of
+        ``(train, test)`` index arrays. Each split must have no subject on
+        both sides (checked).
+    scoring : str, callable or None, default=None
+        The score to maximise: a scikit-learn scorer name (``"f1"``,
+        ``"balanced_accuracy"``...), a scorer callable
+        ``scorer(estimator, X, y)``, or None for the estimator's ``score``.
+    storage : str, path-like, optuna storage or None, default=None
+        Where the study lives. None: in memory, a fresh study on every fit.
+        A file path (``"search.db"``; the folder must exist): an SQLite
+        database, created when missing. A URL (``"sqlite:///search.db"``,
+        ``"postgresql://..."``): any Optuna RDB storage. An
+        :class:`optuna.storages.BaseStorage` object is used as it is.
+    study_name : str, default=None
+        The study in `storage`. None derives it from the estimator, the search
+        space, the scoring, the data and the inner splits
+        (``"skanimal-<estimator class>-<digest>"``), so that a repeated fit
+        on the same storage resumes its own study, and that the searches of
+        different outer folds of a nested cross-validation never share one.
+    sampler : optuna.samplers.BaseSampler, default=None
+        The sampler (a copy is used in each fit). None is
+        ``TPESampler(seed=...)`` seeded from `random_state`.
+    pruner : optuna.pruners.BasePruner, default=None
+        None never prunes. With a pruner, a trial of a skorch network (or of
+        a pipeline ending in one) reports `prune_on` after every epoch through
+        optuna-integration's ``SkorchPruningCallback``; a trial of any other
+        estimator reports its running mean score after every inner fold.
+        Pruned trials count as finished.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default sampler. With an int, the seed also depends on the
+        number of trials already in the study, so that a resumed search
+        continues with new draws instead of repeating the first ones.
+    n_jobs : int, default=None
+        Trials run in parallel threads by Optuna. None means 1.
+    refit : bool, default=True
+        Refit the best parameters on all the data, as ``best_estimator_``,
+        which ``predict``, ``predict_proba``, ``decision_function``,
+        ``transform`` and ``score`` use.
+    timeout : float, default=None
+        Stop starting new trials after this many seconds.
+    error_score : "raise" or float, default=np.nan
+        The score of an inner fold whose fit or scoring fails. "raise"
+        re-raises (the fold is named in a note); NaN fails the trial (it is
+        not finished, see `n_trials`); another number scores the fold with it.
+        A :class:`~sklearn.exceptions.FitFailedWarning` summarises failures.
+    prune_on : str, default="valid_loss"
+        The entry of a skorch net's history reported for pruning, which needs
+        the net's internal validation split for ``"valid_*"`` entries (skanimal
+        nets' default ``GroupValidSplit`` keeps subjects apart there too).
+        Entries whose name ends with ``"loss"`` are reported negated, so that
+        higher is better as for the score.
+    heartbeat_interval : int or None, default=60
+        For a storage given as a path or URL: seconds between the heartbeats
+        of a running trial. A trial whose heartbeat is older than twice this
+        (its process was killed) is marked failed by the next fit or trial on
+        the study, and run again once with the same parameters. None disables
+        heartbeats: such trials then stay "running" forever (and are never
+        counted as finished).
+    callbacks : list of callable, default=None
+        Optuna callbacks ``f(study, frozen_trial)`` called after each trial
+        (e.g. to stop the study).
+    verbose : int, default=0
+        0 keeps Optuna quiet (warnings only); 1 or more logs every trial.
+
+    Attributes
+    ----------
+    best_params_ : dict
+        The parameters of the best complete trial of the study (previous fits
+        included).
+    best_score_ : float
+        Its mean inner score.
+    best_index_ : int
+        Its row in ``cv_results_``.
+    best_trial_ : optuna.trial.FrozenTrial
+        The best trial.
+    best_estimator_ : estimator
+        `estimator` with `best_params_`, fitted on all the data. Only with
+        ``refit=True``.
+    refit_time_ : float
+        Seconds spent refitting. Only with ``refit=True``.
+    study_ : optuna.study.Study
+        The study (its ``trials_dataframe()`` lists every trial).
+    cv_results_ : dict of ndarray
+        One entry per trial of the study, in order: ``number``, ``state``,
+        ``params``, ``param_<name>``, ``split<k>_test_score``,
+        ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
+        ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
+        ``std_score_time`` (NaN for folds a trial did not reach). Loads into
+        a :class:`pandas.DataFrame`.
+    n_trials_ : int
+        Finished (complete or pruned) trials in the study.
+    n_new_trials_ : int
+        Trials run by the last fit.
+    n_splits_ : int
+        The number of inner splits.
+    scorer_ : callable
+        The scorer.
+    study_name_ : str
+        The study's name.
+    param_distributions_ : dict
+        The search space used (a preset name resolved).
+    classes_ : ndarray of shape (n_classes,)
+        The classes of ``best_estimator_`` (classifiers).
+    n_features_in_ : int
+        Of ``best_estimator_``, when it has one.
+
+    See Also
+    --------
+    search_space : Preset search spaces.
+    skanimal.evaluation.subject_report : Subject-wise evaluation, with which a
+        search nests.
+    optuna_integration.OptunaSearchCV : Optuna's search, which this one
+        replaces for subject-wise work (see Notes).
+
+    Notes
+    -----
+    **Resuming.** With a storage, the study is loaded if it exists
+    (``load_if_exists``), and its previous trials stay: they inform the
+    sampler, appear in ``cv_results_`` and compete for ``best_params_``. A
+    study created for another estimator, search space, scoring, data or
+    inner splits is refused (its fingerprint is stored as the study's user
+    attribute ``"skanimal_search"``). Several processes may run the same
+    study at once on an RDB storage: each stops when the study holds
+    `n_trials` finished trials.
+
+    **Trials left running.** A process killed during a trial leaves it
+    "running". With heartbeats (the default for paths and URLs), such a
+    trial is recognised as dead once its heartbeat is older than
+    ``2 * heartbeat_interval`` seconds, marked failed and re-enqueued with
+    its parameters; trials of live processes elsewhere are never touched.
+    (A process killed before its trial's first heartbeat was written, within
+    milliseconds of the trial's start, leaves a trial Optuna cannot judge:
+    it stays "running" and is not counted as finished.)
+
+    **Groups.** `groups` defines the inner splits. With metadata routing
+    disabled (scikit-learn's default), it is also passed to
+    ``estimator.fit`` when that has a ``groups`` parameter (skanimal
+    networks, for their subject-wise internal validation split; a nested
+    search), indexed to each training part. Other fit parameters are indexed
+    like scikit-learn's ``cross_validate`` does. With routing enabled, fit
+    parameters and `groups` go where the estimator requests them.
+
+    **Why not OptunaSearchCV.** optuna-integration 5.0's ``OptunaSearchCV``
+    turns any ``ValueError`` of the inner ``cross_validate`` into NaN scores
+    (so with metadata routing enabled, where ``groups=`` is refused, every
+    trial silently fails, and ``error_score="raise"`` ends in an unrelated
+    ``TypeError``), counts ``n_trials`` as new trials, is no classifier for
+    :func:`~sklearn.base.is_classifier` (scikit-learn >= 1.6), and gives a
+    skorch callback no access to the trial. This class reuses Optuna's study,
+    samplers, pruners, storages and ``SkorchPruningCallback`` and records the
+    same per-trial results.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optuna.distributions import FloatDistribution
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skanimal.model_selection import SubjectSearchCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> rats = np.repeat(["r1", "r2", "r3", "r4", "r5", "r6"], 10)
+    >>> search = SubjectSearchCV(
+    ...     LogisticRegression(), {"C": FloatDistribution(1e-3, 1e3, log=True)},
+    ...     n_trials=5, random_state=0,
+    ... ).fit(X, y, groups=rats)
+    >>> search.n_trials_, search.n_splits_, len(search.cv_results_["mean_test_score"])
+    (5, 5, 5)
+    >>> search.best_score_ > 0.8
+    True
+    >>> search.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit"])],
+        "param_distributions": [dict, StrOptions(set(SEARCH_SPACES))],
+        "n_trials": [Interval(Integral, 1, None, closed="left")],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "storage": [str, os.PathLike, BaseStorage, None],
+        "study_name": [str, None],
+        "sampler": [BaseSampler, None],
+        "pruner": [BasePruner, None],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "refit": ["boolean"],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "error_score": [StrOptions({"raise"}), Real],
+        "prune_on": [str],
+        "heartbeat_interval": [Interval(Integral, 1, None, closed="left"), None],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        param_distributions,
+        *,
+        n_trials=20,
+        cv=None,
+        scoring=None,
+        storage=None,
+        study_name=None,
+        sampler=None,
+        pruner=None,
+        random_state=None,
+        n_jobs=None,
+        refit=True,
+        timeout=None,
+        error_score=np.nan,
+        prune_on="valid_loss",
+        heartbeat_interval=60,
+        callbacks=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.param_distributions = param_distributions
+        self.n_trials = n_trials
+        self.cv = cv
+        self.scoring = scoring
+        self.storage = storage
+        self.study_name = study_name
+        self.sampler = sampler
+        self.pruner = pruner
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.refit = refit
+        self.timeout = timeout
+        self.error_score = error_score
+        self.prune_on = prune_on
+        self.heartbeat_interval = heartbeat_interval
+        self.callbacks = callbacks
+        self.verbose = verbose
+
+    @classmethod
+    def from_preset(cls, name, **params):
+        """Create a search of a preset space over the estimator it is made for.
+
+        Parameters
+        ----------
+        name : {"lbp_svm", "linear_probe", "painseeker"}
+            The preset (see :func:`search_space` and
+            :func:`make_preset_estimator`).
+        **params : dict
+            Other parameters of :class:`SubjectSearchCV` (``n_trials``,
+            ``storage``...). Settings of the estimator are changed with
+            ``set_params(estimator__<name>=...)``.
+
+        Returns
+        -------
+        search : SubjectSearchCV
+            Unfitted, with ``param_distributions=name``.
+
+        Examples
+        --------
+        >>> from skanimal.model_selection import SubjectSearchCV
+        >>> search = SubjectSearchCV.from_preset("lbp_svm", n_trials=10)
+        >>> search.estimator.steps[0][0], search.param_distributions
+        ('lbpfeatures', 'lbp_svm')
+        """
+        return cls(make_preset_estimator(name), name, **params)
+
+    # ------------------------------------------------------------------ tags
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        sub = get_tags(self.estimator)
+        tags.estimator_type = sub.estimator_type
+        tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
+        tags.transformer_tags = copy.deepcopy(sub.transformer_tags)
+        tags.input_tags = copy.deepcopy(sub.input_tags)
+        tags.target_tags.required = sub.target_tags.required
+        return tags
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``groups`` is consumed by the search itself (request it with
+        ``set_fit_request(groups=True)`` when the search is nested in a
+        routed cross-validation); other fit parameters are routed to
+        ``estimator.fit``.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        router = MetadataRouter(owner=self).add_self_request(self)
+        router.add(estimator=self.estimator,
+                   method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        return router
+
+    # ------------------------------------------------------------------- fit
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, groups=None, **fit_params):
+        """Run the trials that are missing, then refit the best parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The input of `estimator`: image paths, an image array, a 2-D
+            table... It is only indexed.
+        y : array-like of shape (n_samples,), default=None
+            The targets.
+        groups : array-like of shape (n_samples,)
+            The subject of each sample. Required.
+        **fit_params : dict
+            Parameters of ``estimator.fit``; sample-aligned arrays are indexed
+            to each training part.
+
+        Returns
+        -------
+        self : object
+            The fitted search.
+        """
+        n_samples = _num_samples(X)
+        groups, n_subjects = _check_groups(groups, n_samples)
+        if y is not None and _num_samples(y) != n_samples:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: {n_samples} and "
+                f"{_num_samples(y)}."
+            )
+        space = _check_space(self.param_distributions, self.estimator)
+        splits = _subject_splits(self.cv, X, y, groups, n_subjects)
+        scorer = check_scoring(self.estimator, scoring=self.scoring)
+        inner_params = self._inner_fit_params(groups, fit_params)
+        prune = self.pruner is not None
+        net = _net_step(self.estimator)
+        if (prune and net is not None and self.prune_on.startswith("valid")
+                and net.train_split is None):
+            raise ValueError(
+                f"prune_on={self.prune_on!r} needs the network's internal validation "
+                "split, but its train_split is None; give it one (e.g. "
+                "GroupValidSplit(0.2)) or prune on a training entry such as "
+                "'train_loss'."
+            )
+
+        storage = _resolve_storage(self.storage, self.heartbeat_interval)
+        study_name = self.study_name
+        fingerprint = None
+        if storage is not None:
+            fingerprint = _fingerprint(self.estimator, space, self.scoring, X, y, groups,
+                                       splits)
+            if study_name is None:
+                digest = hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode())
+                study_name = (f"skanimal-{type(self.estimator).__name__}-"
+                              f"{digest.hexdigest()[:16]}")
+        pruner = copy.deepcopy(self.pruner) if prune else NopPruner()
+
+        optuna_logger = logging.getLogger("optuna")
+        old_level = optuna_logger.level
+        if not self.verbose:
+            optuna_logger.setLevel(max(logging.WARNING, optuna_logger.getEffectiveLevel()))
+        try:
+            if storage is None:
+                study = optuna.create_study(direction="maximize", pruner=pruner,
+                                            study_name=study_name)
+            else:
+                study = _open_study(storage, study_name, None, pruner, fingerprint)
+                _fail_stale_trials(study)
+            study.sampler = self._make_sampler(len(study.trials))
+            n_done = len(study.get_trials(deepcopy=False, states=_FINISHED))
+            objective = _Objective(self.estimator, space, X, y, splits, inner_params,
+                                   scorer, self.error_score, prune, self.prune_on)
+            missing = self.n_trials - n_done
+            if missing > 0:
+                callbacks = [optuna.study.MaxTrialsCallback(self.n_trials,
+                                                            states=_FINISHED)]
+                study.optimize(
+                    objective, n_trials=missing, timeout=self.timeout,
+                    n_jobs=1 if self.n_jobs is None else self.n_jobs,
+                    callbacks=callbacks + list(self.callbacks or []),
+                )
+        finally:
+            optuna_logger.setLevel(old_level)
+
+        self.study_ = study
+        self.study_name_ = study.study_name
+        self.param_distributions_ = space
+        self.scorer_ = scorer
+        self.n_splits_ = len(splits)
+        self.n_new_trials_ = objective.n_calls
+        self.n_trials_ = len(study.get_trials(deepcopy=False, states=_FINISHED))
+        self._warn_failures(objective)
+        self.cv_results_ = self._cv_results(study, space, len(splits))
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not complete:
+            states = pd.Series([t.state.name for t in study.trials]).value_counts()
+            raise ValueError(
+                f"No trial of the study {study.study_name!r} completed "
+                f"({states.to_dict()}); there are no best parameters."
+                + (f" The first error was:\n{objective.errors[0]}"
+                   if objective.errors else "")
+            )
+        self.best_trial_ = study.best_trial
+        self.best_params_ = dict(self.best_trial_.params)
+        self.best_score_ = float(self.best_trial_.value)
+        self.best_index_ = int(np.flatnonzero(
+            self.cv_results_["number"] == self.best_trial_.number)[0])
+        if self.refit:
+            estimator = clone(self.estimator).set_params(**self.best_params_)
+            params = _check_method_params(X, params=inner_params)
+            start = time.perf_counter()
+            estimator.fit(X, y, **params)
+            self.refit_time_ = time.perf_counter() - start
+            self.best_estimator_ = estimator
+        return self
+
+    def _make_sampler(self, n_existing):
+        if self.sampler is not None:
+            return copy.deepcopy(self.sampler)
+        rs = self.random_state
+        if rs is None:
+            seed = None
+        elif isinstance(rs, Integral):
+            seed = int(np.random.SeedSequence([int(rs), n_existing]).generate_state(1)[0])
+        else:
+            seed = int(rs.randint(np.iinfo(np.int32).max))
+        return TPESampler(seed=seed)
+
+    def _inner_fit_params(self, groups, fit_params):
+        if _routing_enabled():
+            request = get_routing_for_object(self.estimator)
+            routed = process_routing(self, "fit", **fit_params)
+            params = dict(routed.estimator.fit)
+            if request.consumes(method="fit", params={"groups"}):
+                params["groups"] = groups
+            return params
+        params = dict(fit_params)
+        if _accepts_groups(self.estimator):
+            params["groups"] = groups
+        return params
+
+    def _warn_failures(self, objective):
+        if objective.errors:
+            warnings.warn(
+                f"{len(objective.errors)} inner fits failed in {objective.n_calls} new "
+                f"trials and were scored error_score={self.error_score!r}. The first "
+                f"error was:\n{objective.errors[0]}",
+                FitFailedWarning,
+                stacklevel=3,
+            )
+
+    @staticmethod
+    def _cv_results(study, space, n_splits):
+        trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+        n = len(trials)
+        results = {
+            "number": np.array([t.number for t in trials], dtype=int),
+            "state": np.array([t.state.name for t in trials], dtype=object),
+            "params": [dict(t.params) for t in trials],
+        }
+        for name in space:
+            values = np.ma.MaskedArray(np.empty(n, dtype=object), mask=True)
+            for i, t in enumerate(trials):
+                if name in t.params:
+                    values[i] = t.params[name]
+            results[f"param_{name}"] = values
+        arrays = {key: np.full((n, n_splits), np.nan)
+                  for key in ("test_scores", "fit_times", "score_times")}
+        for i, t in enumerate(trials):
+            record = t.user_attrs.get(_TRIAL_ATTR, {})
+            for key, arr in arrays.items():
+                values = record.get(key, [])[:n_splits]
+                arr[i, :len(values)] = values
+        for k in range(n_splits):
+            results[f"split{k}_test_score"] = arrays["test_scores"][:, k]
+        complete = results["state"] == TrialState.COMPLETE.name
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+            mean = np.where(complete, np.nanmean(arrays["test_scores"], axis=1), np.nan)
+            std = np.where(complete, np.nanstd(arrays["test_scores"], axis=1), np.nan)
+            for key, name in (("fit_times", "fit_time"), ("score_times", "score_time")):
+                results[f"mean_{name}"] = np.nanmean(arrays[key], axis=1)
+                results[f"std_{name}"] = np.nanstd(arrays[key], axis=1)
+        values = np.array([t.value if t.state == TrialState.COMPLETE else np.nan
+                           for t in trials], dtype=float)
+        results["mean_test_score"] = np.where(complete, values, mean)
+        results["std_test_score"] = std
+        # rank 1 is best; trials without a score come last, like scikit-learn
+        order = np.where(np.isnan(results["mean_test_score"]), -np.inf,
+                         results["mean_test_score"])
+        ranks = np.empty(n, dtype=np.int32)
+        for i in range(n):
+            ranks[i] = 1 + int(np.sum(order > order[i]))
+        results["rank_test_score"] = ranks
+        return results
+
+    # ------------------------------------------------------- delegation
+
+    def _check_refitted(self, method):
+        check_is_fitted(self)
+        if not self.refit:
+            raise AttributeError(
+                f"This SubjectSearchCV was initialised with refit=False; {method} needs "
+                "the best estimator refitted on all the data (refit=True)."
+            )
+
+    @property
+    def classes_(self):
+        """Class labels of the best estimator (classifiers)."""
+        self._check_refitted("classes_")
+        return self.best_estimator_.classes_
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen by the best estimator."""
+        self._check_refitted("n_features_in_")
+        return self.best_estimator_.n_features_in_
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "study_")
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Predict with the best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The input of `estimator`.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The predictions of ``best_estimator_``.
+        """
+        self._check_refitted("predict")
+        return self.best_estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities of the best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The input of `estimator`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probabilities of ``best_estimator_``.
+        """
+        self._check_refitted("predict_proba")
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Log class probabilities of the best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The input of `estimator`.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probabilities of ``best_estimator_``.
+        """
+        self._check_refitted("predict_log_proba")
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Decision function of the best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The input of `estimator`.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The decision function of ``best_estimator_``.
+        """
+        self._check_refitted("decision_function")
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(_estimator_has("transform"))
+    def transform(self, X):
+        """Transform with the best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The input of `estimator`.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_new)
+            The output of ``best_estimator_.transform``.
+        """
+        self._check_refitted("transform")
+        return self.best_estimator_.transform(X)
+
+    def score(self, X, y=None):
+        """Score the best estimator with the search's scorer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            The input of `estimator`.
+        y : array-like of shape (n_samples,), default=None
+            The targets.
+
+        Returns
+        -------
+        score : float
+            ``scorer_(best_estimator_, X, y)``.
+        """
+        self._check_refitted("score")
+        return float(self.scorer_(self.best_estimator_, X, y))
