@@ -30,6 +30,8 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, _num_samples
 
+from ..utils._validation import check_groups, check_subject_splits
+
 __all__ = ["subject_report", "SUMMARY_ROWS"]
 
 #: Labels of the summary rows appended after the per-subject rows.
@@ -202,29 +204,10 @@ def _check_y(y, n_samples):
 
 
 def _check_groups(groups, n_samples):
-    if groups is None:
-        raise ValueError(
-            "subject_report needs groups: the subject (animal or person id) of "
-            "each sample, so that no subject is in both training and test data."
-        )
-    if hasattr(groups, "to_numpy"):
-        groups = groups.to_numpy()
-    groups = np.asarray(groups)
-    if groups.ndim != 1:
-        raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
-    if groups.shape[0] != n_samples:
-        raise ValueError(
-            f"groups has {groups.shape[0]} entries but X and y have {n_samples} "
-            "samples; give one subject id per sample."
-        )
-    if pd.isna(groups).any():
-        raise ValueError("groups contains missing values (NaN or None).")
+    groups = check_groups(
+        groups, n_samples, caller="subject_report", samples_name="X and y"
+    )
     subjects = pd.unique(groups)
-    if len(subjects) < 2:
-        raise ValueError(
-            f"groups holds a single subject ({_py(subjects[0])!r}); a subject-wise "
-            "evaluation needs at least two."
-        )
     clash = [s for s in subjects if isinstance(s, str) and s in SUMMARY_ROWS]
     if clash:
         raise ValueError(
@@ -357,37 +340,11 @@ def _subjects_repr(subjects):
 
 def _make_folds(cv, X, y, groups, classifier):
     """Materialise and check the (train, test) index pairs of cv."""
-    n = len(y)
-    if hasattr(cv, "split"):
-        splits = cv.split(X, y, groups)
-    else:
-        splits = cv
-    folds = []
-    for train, test in splits:
-        folds.append(
-            (np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp))
-        )
-    if not folds:
-        raise ValueError(f"cv={cv!r} produced no folds.")
-    tested = np.full(n, -1, dtype=np.intp)
+    folds = check_subject_splits(cv, X, y, groups, split_name="fold")
+    tested = np.full(len(y), -1, dtype=np.intp)
     subject_fold = {}
     for k, (train, test) in enumerate(folds):
-        for name, idx in (("training", train), ("test", test)):
-            if idx.size == 0:
-                raise ValueError(f"Fold {k} has an empty {name} set.")
-            if idx.min() < -n or idx.max() >= n:
-                raise ValueError(f"Fold {k} has {name} indices outside [0, {n}).")
-        train, test = train % n, test % n
-        folds[k] = (train, test)
         test_subjects = np.unique(groups[test])
-        leaked = np.intersect1d(np.unique(groups[train]), test_subjects)
-        if leaked.size:
-            raise ValueError(
-                f"cv={cv!r} is not subject-wise: fold {k} has subject(s) "
-                f"{_subjects_repr(leaked)} in both its training and test sets. Use a "
-                "group-aware splitter such as LeaveOneGroupOut, GroupKFold or "
-                "StratifiedGroupKFold."
-            )
         again = tested[test] >= 0
         if np.any(again):
             raise ValueError(

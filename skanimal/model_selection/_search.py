@@ -56,6 +56,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
 
+from ..utils._validation import check_groups, check_subject_splits
 from ._spaces import SEARCH_SPACES, make_preset_estimator, search_space
 
 __all__ = ["SubjectSearchCV"]
@@ -70,67 +71,15 @@ _TRIAL_ATTR = "skanimal_cv"  # a trial's fold scores and times (user attribute)
 # --------------------------------------------------------------------------- #
 
 
-def _check_groups(groups, n_samples):
-    if groups is None:
-        raise ValueError(
-            "SubjectSearchCV.fit needs groups: the subject (animal or person id) of "
-            "each sample, so that no inner split puts a subject on both sides. Call "
-            "fit(X, y, groups=subject_ids)."
-        )
-    if hasattr(groups, "to_numpy"):
-        groups = groups.to_numpy()
-    groups = np.asarray(groups)
-    if groups.ndim != 1:
-        raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
-    if groups.shape[0] != n_samples:
-        raise ValueError(
-            f"groups has {groups.shape[0]} entries but X has {n_samples} samples; give "
-            "one subject id per sample."
-        )
-    if pd.isna(groups).any():
-        raise ValueError("groups contains missing values (NaN or None).")
-    n_subjects = len(pd.unique(groups))
-    if n_subjects < 2:
-        raise ValueError(
-            "groups holds a single subject; a subject-wise search needs at least two."
-        )
-    return groups, n_subjects
-
-
-def _subject_splits(cv, X, y, groups, n_subjects):
+def _subject_splits(cv, X, y, groups):
     """The inner (train, test) index pairs, each checked to be subject-disjoint."""
     if isinstance(cv, str):  # a str has no split method but is iterable
         raise ValueError(f"cv must be None, an int, a splitter or an iterable; got {cv!r}.")
     if cv is None:
-        cv = GroupKFold(n_splits=min(5, n_subjects))
+        cv = GroupKFold(n_splits=min(5, len(pd.unique(groups))))
     elif isinstance(cv, Integral):
         cv = GroupKFold(n_splits=int(cv))
-    pairs = cv.split(X, y, groups) if hasattr(cv, "split") else cv
-    n = len(groups)
-    splits = []
-    for k, pair in enumerate(pairs):
-        train, test = (np.asarray(idx, dtype=np.intp) for idx in pair)
-        for name, idx in (("training", train), ("test", test)):
-            if idx.ndim != 1 or idx.size == 0:
-                raise ValueError(f"Inner split {k} of cv={cv!r} has an empty {name} set.")
-            if idx.min() < -n or idx.max() >= n:
-                raise ValueError(
-                    f"Inner split {k} of cv={cv!r} has {name} indices outside [0, {n})."
-                )
-        train, test = train % n, test % n
-        leaked = np.intersect1d(groups[train], groups[test])
-        if leaked.size:
-            shown = ", ".join(repr(s.item() if hasattr(s, "item") else s)
-                              for s in leaked[:5])
-            raise ValueError(
-                f"cv={cv!r} is not subject-wise: inner split {k} has subject(s) "
-                f"[{shown}] in both its training and test sets. Use a group-aware "
-                "splitter such as GroupKFold, StratifiedGroupKFold or LeaveOneGroupOut."
-            )
-        splits.append((train, test))
-    if not splits:
-        raise ValueError(f"cv={cv!r} produced no splits.")
-    return splits
+    return check_subject_splits(cv, X, y, groups, split_name="inner split")
 
 
 def _check_space(space, estimator):
@@ -817,14 +766,17 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             The fitted search.
         """
         n_samples = _num_samples(X)
-        groups, n_subjects = _check_groups(groups, n_samples)
+        groups = check_groups(
+            groups, n_samples, caller="SubjectSearchCV.fit",
+            hint="Call fit(X, y, groups=subject_ids).",
+        )
         if y is not None and _num_samples(y) != n_samples:
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: {n_samples} and "
                 f"{_num_samples(y)}."
             )
         space = _check_space(self.param_distributions, self.estimator)
-        splits = _subject_splits(self.cv, X, y, groups, n_subjects)
+        splits = _subject_splits(self.cv, X, y, groups)
         scorer = check_scoring(self.estimator, scoring=self.scoring)
         inner_params = self._inner_fit_params(groups, fit_params)
         prune = self.pruner is not None

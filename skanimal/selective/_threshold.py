@@ -47,6 +47,7 @@ from sklearn.utils.validation import (
     indexable,
 )
 
+from ..utils._validation import check_subject_splits
 from ._metrics import _equals, risk_coverage_curve, selective_accuracy_score
 
 __all__ = ["ConfidenceThresholdClassifier", "ConfidenceThresholdClassifierCV"]
@@ -575,19 +576,7 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
             return list(cv.split(X, y))
         if cv is None or isinstance(cv, Integral):
             cv = StratifiedGroupKFold(n_splits=5 if cv is None else int(cv))
-        else:
-            cv = check_cv(cv, y, classifier=True)
-        folds = list(cv.split(X, y, groups))
-        for k, (train, test) in enumerate(folds):
-            leaked = np.intersect1d(groups[train], groups[test])
-            if leaked.size:
-                raise ValueError(
-                    f"cv={self.cv!r} is not subject-wise: fold {k} has subject(s) "
-                    f"{leaked.tolist()} in both its training and held-out sets. Use "
-                    "a group-aware splitter such as GroupKFold, StratifiedGroupKFold "
-                    "or LeaveOneGroupOut (or an int)."
-                )
-        return folds
+        return check_subject_splits(cv, X, y, groups, split_name="fold")
 
     def _fit_params_with_groups(self, params, groups):
         params = self._fit_params(params)

@@ -5,7 +5,10 @@
 
 import numbers
 
-__all__ = ["check_pair"]
+import numpy as np
+import pandas as pd
+
+__all__ = ["check_groups", "check_pair", "check_subject_splits"]
 
 
 def check_pair(value, name, *, labels="(height, width)"):
@@ -28,3 +31,252 @@ def check_pair(value, name, *, labels="(height, width)"):
     if min(pair) < 1:
         raise ValueError(f"{name} must be positive, got {value!r}.")
     return pair
+
+
+def _py(value):
+    """A numpy scalar as the equivalent Python scalar (for messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _subjects_repr(subjects, most=5):
+    """``['a', 'b', ...]`` naming at most ``most`` subjects."""
+    subjects = list(subjects)
+    shown = [repr(_py(s)) for s in subjects[:most]]
+    if len(subjects) > most:
+        shown.append(f"... ({len(subjects)} in all)")
+    return "[" + ", ".join(shown) + "]"
+
+
+def _short_repr(obj, width=80):
+    """``repr(obj)``, cut to ``width`` characters."""
+    text = repr(obj)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _groups_1d(groups):
+    """Groups (a pandas Series is taken by its values) as a 1-D ndarray."""
+    if hasattr(groups, "to_numpy"):
+        groups = groups.to_numpy()
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
+    return groups
+
+
+def check_groups(
+    groups,
+    n_samples,
+    *,
+    caller,
+    min_subjects=2,
+    samples_name="X",
+    hint="",
+):
+    """Check the subject id of each sample; return them as a 1-D ndarray.
+
+    Subject-wise evaluation needs to know which animal or person each image
+    shows, so that no subject is both trained on and tested on.
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_samples,) or None
+        The subject (animal or person id) of each sample; a pandas Series is
+        taken by its values. None raises an error naming ``caller``.
+    n_samples : int
+        The number of samples ``groups`` must match.
+    caller : str
+        What needs the groups, e.g. ``"subject_report"`` or
+        ``"SubjectSearchCV.fit"``; it starts the error messages.
+    min_subjects : int, default=2
+        The least number of distinct subjects accepted.
+    samples_name : str, default="X"
+        How the messages name the data of ``n_samples`` samples, e.g.
+        ``"X and y"``.
+    hint : str, default=""
+        A sentence appended to the error raised when ``groups`` is None,
+        e.g. ``"Call fit(X, y, groups=subject_ids)."``.
+
+    Returns
+    -------
+    groups : ndarray of shape (n_samples,)
+        The subject ids.
+
+    Raises
+    ------
+    ValueError
+        If ``groups`` is None, is not 1-D, does not have ``n_samples``
+        entries, holds missing values (NaN or None) or fewer than
+        ``min_subjects`` distinct subjects.
+
+    See Also
+    --------
+    check_subject_splits : Check that (train, test) splits keep subjects apart.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanimal.utils._validation import check_groups
+    >>> check_groups(pd.Series(["rat1", "rat1", "rat2"]), 3, caller="my_eval")
+    array(['rat1', 'rat1', 'rat2'], dtype=object)
+    >>> check_groups(None, 3, caller="my_eval")
+    Traceback (most recent call last):
+        ...
+    ValueError: my_eval needs groups: the subject (animal or person id) ...
+    >>> check_groups(["rat1"] * 3, 3, caller="my_eval")
+    Traceback (most recent call last):
+        ...
+    ValueError: groups holds a single subject ('rat1'); my_eval needs at least 2 ...
+    """
+    if groups is None:
+        message = (
+            f"{caller} needs groups: the subject (animal or person id) of each "
+            "sample, so that no subject is in both training and test data."
+        )
+        raise ValueError(f"{message} {hint}" if hint else message)
+    groups = _groups_1d(groups)
+    if groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {groups.shape[0]} entries but {samples_name} "
+            f"{'have' if ' and ' in samples_name else 'has'} {n_samples} samples; give "
+            "one subject id per sample."
+        )
+    if pd.isna(groups).any():
+        raise ValueError("groups contains missing values (NaN or None).")
+    subjects = pd.unique(groups)
+    if len(subjects) < min_subjects:
+        held = (
+            f"a single subject ({_py(subjects[0])!r})"
+            if len(subjects) == 1
+            else f"{len(subjects)} subjects {_subjects_repr(subjects)}"
+        )
+        raise ValueError(
+            f"groups holds {held}; {caller} needs at least {min_subjects} "
+            "distinct subjects for a subject-wise split."
+        )
+    return groups
+
+
+def _index_array(idx, side, n, where):
+    """One side of a split as an intp array (boolean masks become indices)."""
+    idx = np.asarray(idx)
+    if idx.dtype == bool:
+        if idx.shape != (n,):
+            raise ValueError(
+                f"{where} has a boolean {side} mask of shape {idx.shape}; a mask "
+                f"needs shape ({n},)."
+            )
+        idx = np.flatnonzero(idx)
+    if idx.ndim != 1:
+        raise ValueError(
+            f"{where} has {side} indices of shape {idx.shape}; they must be 1-D."
+        )
+    if idx.size == 0:
+        raise ValueError(f"{where} has an empty {side} set.")
+    if idx.dtype.kind not in "iu":
+        raise ValueError(
+            f"{where} has {side} indices of dtype {idx.dtype}; they must be integers."
+        )
+    if idx.min() < -n or idx.max() >= n:
+        raise ValueError(f"{where} has {side} indices outside [0, {n}).")
+    return idx.astype(np.intp, copy=False) % n  # negative indices wrap
+
+
+def check_subject_splits(cv, X, y, groups, *, cv_repr=None, split_name="fold"):
+    """Materialise (train, test) splits and check that they keep subjects apart.
+
+    A subject (animal or person) on both sides of a split lets a model
+    recognise the individual instead of its pain, and inflates the scores.
+    The splits are checked before anything is fitted.
+
+    Parameters
+    ----------
+    cv : splitter or iterable of (train, test) pairs
+        An object with ``split(X, y, groups)``, such as
+        :class:`~sklearn.model_selection.GroupKFold`, or an iterable of
+        (train, test) index arrays (or boolean masks).
+    X : array-like of shape (n_samples, ...)
+        The data, only passed to ``cv.split``.
+    y : array-like of shape (n_samples,) or None
+        The targets, only passed to ``cv.split``.
+    groups : array-like of shape (n_samples,)
+        The subject of each sample, already checked (e.g. with
+        :func:`check_groups`); it sets the number of samples.
+    cv_repr : str, default=None
+        How the messages show ``cv``; None uses its ``repr``, cut to 80
+        characters.
+    split_name : str, default="fold"
+        How the messages name one split, e.g. ``"inner split"``.
+
+    Returns
+    -------
+    splits : list of tuple of (ndarray, ndarray)
+        The (train, test) pairs as ``intp`` arrays in ``[0, n_samples)``;
+        negative indices are wrapped, boolean masks turned into indices.
+
+    Raises
+    ------
+    ValueError
+        If ``cv`` gives no split, a split has an empty side or indices out of
+        ``[-n_samples, n_samples)``, or a subject is on both sides of a split
+        (the message names the split, the first 5 such subjects and ``cv``).
+
+    See Also
+    --------
+    check_groups : Check the subject id of each sample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GroupKFold
+    >>> from skanimal.utils._validation import check_subject_splits
+    >>> X = np.zeros((6, 1))
+    >>> rats = np.array(["r1", "r1", "r2", "r2", "r3", "r3"])
+    >>> splits = check_subject_splits(GroupKFold(3), X, None, rats)
+    >>> sorted(rats[test].tolist() for _, test in splits)
+    [['r1', 'r1'], ['r2', 'r2'], ['r3', 'r3']]
+    >>> check_subject_splits([([0, 1, 2, 3], [-2, -1])], X, None, rats)[0][1]
+    array([4, 5])
+    >>> check_subject_splits([([0, 1, 2], [3, 4, 5])], X, None, rats)
+    Traceback (most recent call last):
+        ...
+    ValueError: cv=[([0, 1, 2], [3, 4, 5])] is not subject-wise: fold 0 has
+    subject(s) ['r2'] in both ...
+    """
+    if isinstance(cv, str):  # a str is iterable but holds no splits
+        raise ValueError(
+            "cv must be a splitter with split(X, y, groups) or an iterable of "
+            f"(train, test) pairs; got {cv!r}."
+        )
+    if cv_repr is None:
+        cv_repr = _short_repr(cv)
+    groups = _groups_1d(groups)
+    n = groups.shape[0]
+    codes, subjects = pd.factorize(groups)  # subject ids as ints, any id type
+    pairs = cv.split(X, y, groups) if hasattr(cv, "split") else cv
+    splits = []
+    for k, pair in enumerate(pairs):
+        where = f"{split_name[:1].upper()}{split_name[1:]} {k} of cv={cv_repr}"
+        try:
+            train, test = pair
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where} is not a (train, test) pair: {_short_repr(pair)}."
+            ) from None
+        train = _index_array(train, "training", n, where)
+        test = _index_array(test, "test", n, where)
+        leaked = subjects[np.intersect1d(codes[train], codes[test])]
+        if leaked.size:
+            try:
+                leaked = np.sort(leaked)
+            except TypeError:  # ids of mixed types: keep order of appearance
+                pass
+            raise ValueError(
+                f"cv={cv_repr} is not subject-wise: {split_name} {k} has subject(s) "
+                f"{_subjects_repr(leaked)} in both its training and test sets. Use "
+                "a group-aware splitter such as GroupKFold, StratifiedGroupKFold or "
+                "LeaveOneGroupOut (or an int)."
+            )
+        splits.append((train, test))
+    if not splits:
+        raise ValueError(f"cv={cv_repr} produced no {split_name}s.")
+    return splits
