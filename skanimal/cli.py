@@ -138,6 +138,24 @@ def _build_parser():
                       help="training epochs per fold (the paper's budget is much longer)")
     nets.add_argument("--net-image-size", type=_positive_int, default=112,
                       help="network input size in pixels (the paper's is 224)")
+    search = bench.add_argument_group(
+        "hyper-parameter search",
+        "Tuned rows: a subject-wise Optuna search nested in every outer fold (inner "
+        "GroupKFold on the training subjects only), refitted with the best setting "
+        "before the held-out subjects are predicted.")
+    search.add_argument("--search", nargs="+", metavar="PRESET", default=None,
+                        choices=("lbp_svm", "linear_probe", "painseeker"),
+                        help="add a tuned row per preset: lbp_svm (LBP radius x grid x C), "
+                             "linear_probe (backbone x pooling x C x class weight, over "
+                             "the available --backbones) or painseeker (lambda x margin x "
+                             "K_h, on --net-backbone)")
+    search.add_argument("--n-trials", type=_positive_int, default=20,
+                        help="trials per search, hence per outer fold (default 20)")
+    search.add_argument("--inner-cv", type=_positive_int, default=3, metavar="K",
+                        help="subject-wise inner folds of each search (default 3)")
+    search.add_argument("--study-storage", metavar="PATH|URL", default=None,
+                        help="keep the Optuna studies in this SQLite file (or any Optuna "
+                             "RDB URL): an interrupted benchmark resumes its searches")
     out = bench.add_argument_group("output")
     out.add_argument("--output", "-o", metavar="DIR", default="skanimal-results",
                      help="folder for " + ", ".join(_OUTPUT_FILES))
@@ -245,7 +263,7 @@ def _cmd_benchmark(args):
 
     from .utils._io import write_text_atomic
     from .benchmark import (PROBE_BACKBONES, default_methods, linear_probe_methods,
-                            network_methods, run_benchmark)
+                            network_methods, run_benchmark, search_methods)
     from .evaluation import abstention_table, paper_table, to_markdown
 
     methods = default_methods(n_jobs=args.n_jobs)
@@ -268,13 +286,14 @@ def _cmd_benchmark(args):
             random_state=args.random_state)
         methods += networks
         skipped.update(net_skipped)
+    tuned = _search_rows(args, probes, skipped, weights, search_methods)
     if args.list:
-        for m in methods:
+        for m in methods + tuned:
             print(f"{m.name:<32} {m.description}")
         for name, why in skipped.items():
             print(f"{'(skipped) ' + name:<32} {why}")
         return 0
-    methods = _select_methods(methods, args.methods)
+    methods = _select_methods(methods, args.methods) + tuned
     if skipped and not args.quiet:
         print("skipped (weights not available here):", file=sys.stderr)
         for name, why in skipped.items():
@@ -325,6 +344,36 @@ def _cmd_benchmark(args):
     print(f"\nwrote {', '.join(map(str, written[:-1]))} and {written[-1]} "
           f"({time.perf_counter() - start:.0f} s)")
     return 0
+
+
+def _search_rows(args, probes, skipped, weights, search_methods):
+    """The tuned rows of --search; a preset whose weights are missing is skipped."""
+    from .features import check_weights_available, resolve_backbone
+
+    rows = []
+    for preset in dict.fromkeys(args.search or ()):
+        backbones = None
+        if preset == "linear_probe":
+            backbones = [m.name.removeprefix("Linear probe ") for m in probes]
+            if not backbones:
+                skipped["Linear probe (tuned)"] = (
+                    "no backbone of --backbones has weights available here.")
+                continue
+        elif preset == "painseeker":
+            backbones = [args.net_backbone]
+            try:
+                check_weights_available(resolve_backbone(args.net_backbone),
+                                        weights.get(args.net_backbone, "pretrained"))
+            except (OSError, ValueError) as exc:
+                skipped["PainSeeker (tuned)"] = str(exc)
+                continue
+        rows += search_methods(
+            [preset], n_trials=args.n_trials, inner_cv=args.inner_cv,
+            storage=args.study_storage, random_state=args.random_state, backbones=backbones,
+            weights=weights, cache=True if args.cache_dir is None else args.cache_dir,
+            device=args.device,
+            net_params=dict(max_epochs=args.epochs, image_size=args.net_image_size))
+    return rows
 
 
 def _cmd_make_dataset(args):

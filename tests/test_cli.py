@@ -218,6 +218,38 @@ def test_benchmark_abstain_matches_an_independent_computation(tmp_path, small_da
     assert 0 < kept.sum() < len(kept)
 
 
+def test_benchmark_search_row_is_nested_and_resumes(tmp_path, small_data, capsys):
+    import optuna
+
+    storage = tmp_path / "studies.db"
+    argv = ["benchmark", *SMALL, "--methods", "r1p8-4x4", "--search", "linear_probe",
+            "--n-trials", "3", "--inner-cv", "2", "--backbones", "efficientnet_lite0",
+            "--net-backbone", "none", "--study-storage", str(storage), "-q"]
+    assert main([*argv, "-o", str(tmp_path / "a")]) == 0
+    table = pd.read_csv(tmp_path / "a" / "benchmark_table.csv", index_col=0)
+    assert list(table.index) == ["LBP R1P8 4x4", "Linear probe (tuned, 3 trials)"]
+
+    # one study per outer fold (held-out rat), each searched on the other rats only
+    def finished():
+        url = f"sqlite:///{storage}"
+        return {s.study_name: sum(t.state.is_finished() for t in
+                                  optuna.load_study(study_name=s.study_name,
+                                                    storage=url).trials)
+                for s in optuna.get_all_study_summaries(url)}
+
+    n_subjects = len(np.unique(small_data.groups))
+    assert list(finished().values()) == [3] * n_subjects
+    # a second run finds every study complete: no new trial, the same table
+    assert main([*argv, "-o", str(tmp_path / "b")]) == 0
+    assert list(finished().values()) == [3] * n_subjects
+    pd.testing.assert_frame_equal(
+        table, pd.read_csv(tmp_path / "b" / "benchmark_table.csv", index_col=0))
+    capsys.readouterr()
+    # a preset whose weights are missing is listed as skipped
+    assert main(["benchmark", "--list", "--search", "painseeker"]) == 0
+    assert "(skipped) PainSeeker (tuned)" in capsys.readouterr().out
+
+
 def test_weights_option_is_validated(tmp_path, capsys):
     assert main(["benchmark", "--weights", "dino_resnet50", "-q", "-o", str(tmp_path)]) == 2
     assert "NAME=PATH" in capsys.readouterr().err

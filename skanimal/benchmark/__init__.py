@@ -7,6 +7,7 @@ from ._suite import (
     linear_probe_methods,
     network_methods,
     run_benchmark,
+    search_methods,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "linear_probe_methods",
     "network_methods",
     "run_benchmark",
+    "search_methods",
 ]

