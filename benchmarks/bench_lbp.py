@@ -1,8 +1,9 @@
-"""Benchmark LBPFeatures against a naive per-cell ``np.histogram`` loop.
+"""Benchmark LBPFeatures against a naive per-cell ``np.histogram`` loop, and its cache.
 
 Usage::
 
     python benchmarks/bench_lbp.py [--n-images 200] [--repeats 3] [--image-size 224]
+        [--only hist cache] [--cache-settings R1P8-4x4 R3P8-16x16] [--cache-n-images 0]
 
 Writes ``--n-images`` PNG files to a temporary folder (faces from
 :func:`skanimal.datasets.make_grimace_faces` when it is available, structured
@@ -22,6 +23,16 @@ median is reported, with speed ratios against ``naive`` (absolute times on a
 shared 2-core machine are noisy, ratios less so). The outputs are checked to be
 identical. The table is printed and written to
 ``benchmarks/results/bench_lbp.json`` and ``.csv``.
+
+**cache** -- the built-in dataset (:func:`skanimal.datasets.make_grimace_faces`
+with its defaults: 1,138 images of 96 px, resized to 224 by LBPFeatures), as
+PNG files and as an array, for each of ``--cache-settings``:
+``uncached_s`` (``cache=False``), ``cold_s`` (``fit_transform`` into an empty
+cache: coding + storing), ``warm_s`` (a clone's ``fit_transform``: every
+histogram read back; median of ``--repeats``), the ratios ``cold / warm`` and
+``uncached / warm``, and the cache's size. The three outputs are checked to be
+identical, and the warm run to have coded no image. Written to the
+``"cache"`` entry of ``bench_lbp.json``.
 """
 
 # Authors: the skanimal developers
@@ -41,7 +52,9 @@ import numpy as np
 from PIL import Image
 from skimage.feature import local_binary_pattern
 
-from skanimal.features import LBPFeatures
+from sklearn.base import clone
+
+from skanimal.features import EmbeddingCache, LBPFeatures
 from skanimal.features._lbp import _cell_histograms
 from skanimal.utils import load_image
 from skanimal.utils._io import write_text_atomic
@@ -101,6 +114,64 @@ def write_atomic(path, text):
     write_text_atomic(path, text)
 
 
+def bench_cache(settings, repeats, n_images=None):
+    """Cold vs warm cached transforms of the built-in dataset, paths and arrays."""
+    from skanimal.datasets import make_grimace_faces
+
+    faces = make_grimace_faces(n_samples=n_images or None)
+    images = faces.images
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="skanimal-bench-lbp-cache-") as folder:
+        paths = []
+        for i, img in enumerate(images):
+            path = os.path.join(folder, f"face_{i:04d}.png")
+            Image.fromarray(img).save(path)
+            paths.append(path)
+        paths = np.asarray(paths, dtype=object)
+        for setting in settings:
+            for kind, X in (("paths", paths), ("arrays", images)):
+                cache_dir = os.path.join(folder, f"cache-{setting}-{kind}")
+                plain = LBPFeatures.from_setting(setting)
+                t_plain, expected = _timed(lambda: plain.fit_transform(X))
+                cold = LBPFeatures.from_setting(setting, cache=cache_dir)
+                t_cold, first = _timed(lambda: cold.fit_transform(X))
+                warm_times = []
+                for _ in range(repeats):
+                    warm = clone(cold)
+                    t_warm, second = _timed(lambda: warm.fit_transform(X))
+                    warm_times.append(t_warm)
+                    assert warm._last_extraction["n_computed"] == 0
+                np.testing.assert_array_equal(first, expected)
+                np.testing.assert_array_equal(second, expected)
+                t_warm = statistics.median(warm_times)
+                info = EmbeddingCache(cache_dir).info()
+                rows.append({
+                    "setting": setting,
+                    "input": kind,
+                    "n_images": len(X),
+                    "n_features": cold.n_features_out_,
+                    "uncached_s": round(t_plain, 3),
+                    "cold_s": round(t_cold, 3),
+                    "warm_s": round(t_warm, 4),
+                    "cold_over_warm": round(t_cold / t_warm, 1),
+                    "uncached_over_warm": round(t_plain / t_warm, 1),
+                    "warm_ms_per_image": round(1e3 * t_warm / len(X), 3),
+                    "cache_mb": round(info.attrs["file_bytes"] / 2**20, 1),
+                })
+    _print_table(f"LBP cache: make_grimace_faces ({len(images)} images, "
+                 f"{images.shape[1]} px -> 224), warm = median of {repeats}", rows)
+    return rows
+
+
+def _print_table(title, rows):
+    header = list(rows[0])
+    widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
+    print(title)
+    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
+    for r in rows:
+        print("  ".join(str(r[h]).rjust(w) for h, w in zip(header, widths)))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=200)
@@ -108,8 +179,20 @@ def main(argv=None):
     parser.add_argument("--image-size", type=int, default=224,
                         help="size of the generated images (they are resized to 224)")
     parser.add_argument("--grids", type=int, nargs="+", default=[4, 8, 16])
+    parser.add_argument("--only", nargs="+", choices=["hist", "cache"],
+                        default=["hist", "cache"])
+    parser.add_argument("--cache-settings", nargs="+", default=["R1P8-4x4", "R3P8-16x16"])
+    parser.add_argument("--cache-n-images", type=int, default=0,
+                        help="images of the built-in dataset for the cache part; 0: all")
     args = parser.parse_args(argv)
 
+    results = {}
+    if "cache" in args.only:
+        results["cache"] = bench_cache(args.cache_settings, args.repeats,
+                                       args.cache_n_images)
+    if "hist" not in args.only:
+        _merge_json(results)
+        return results
     images, source = make_images(args.n_images, args.image_size)
     rows = []
     with tempfile.TemporaryDirectory(prefix="skanimal-bench-lbp-") as folder:
@@ -175,8 +258,7 @@ def main(argv=None):
         "machine": platform.machine(),
         "python": platform.python_version(),
     }
-    write_atomic(RESULTS / "bench_lbp.json", json.dumps({"meta": meta, "rows": rows},
-                                                        indent=2) + "\n")
+    _merge_json({"meta": meta, "rows": rows, **results})
     with tempfile.SpooledTemporaryFile(mode="w+", newline="") as buf:
         writer = csv.DictWriter(buf, fieldnames=header)
         writer.writeheader()
@@ -184,7 +266,18 @@ def main(argv=None):
         buf.seek(0)
         write_atomic(RESULTS / "bench_lbp.csv", buf.read())
     print(f"written to {RESULTS / 'bench_lbp.json'} and .csv")
-    return rows
+    return {"rows": rows, **results}
+
+
+def _merge_json(update):
+    """Update the entries of bench_lbp.json that this run measured."""
+    path = RESULTS / "bench_lbp.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data.update(update)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -685,3 +685,45 @@ def test_a_foreign_or_newer_database_is_refused(tmp_path):
     conn.close()
     with pytest.raises(CacheError, match="newer skanimal"):
         EmbeddingCache(tmp_path / "newer").get_many("ns", ["a"])
+
+
+# ----------------------------------------------------------------------------
+# The lookup shared by the cached transformers (DeepFeatures, LBPFeatures)
+# ----------------------------------------------------------------------------
+
+
+def test_fill_from_cache_reads_hits_and_groups_missing_duplicates(rng_images, tmp_path):
+    X = np.concatenate([rng_images[:4], rng_images[1:3]])  # images 1 and 2 twice
+    keys = image_keys(X)
+    cache = EmbeddingCache(tmp_path)
+    stored = np.arange(8, dtype=np.float32).reshape(2, 4)
+    cache.put_many("ns", [keys[0], keys[2]], stored)
+    out = np.full((6, 4), -1.0)
+    todo = _cache._fill_from_cache(cache, "ns", X, out)
+    # image 0 and both copies of image 2 are read back
+    np.testing.assert_array_equal(out[[0, 2, 5]], stored[[0, 1, 1]])
+    assert (out[[1, 3, 4]] == -1).all()  # misses untouched
+    # each distinct missing image once, with all its rows, in order of appearance
+    assert todo == [(1, [1, 4], keys[1]), (3, [3], keys[3])]
+    _cache._store_computed(cache, "ns", todo, np.ones((2, 4)), config=None)
+    assert _cache._fill_from_cache(cache, "ns", X, out) == []
+    np.testing.assert_array_equal(out[[1, 3, 4]], np.ones((3, 4)))
+    # without a cache, every position is its own entry and nothing is keyed
+    assert _cache._fill_from_cache(None, "ns", X[:2], out[:2]) == [(0, [0], None),
+                                                                   (1, [1], None)]
+    _cache._store_computed(None, "ns", todo, np.ones((2, 4)), config=None)  # no-op
+    # a vector of the wrong length is an error that says what to clear
+    with pytest.raises(RuntimeError, match=r"shape \(4,\) for X\[0\].*expected \(3,\)"):
+        _cache._fill_from_cache(cache, "ns", X, np.empty((6, 3)))
+    cache.close()
+
+
+def test_resolve_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(DEFAULT_CACHE_ENV, str(tmp_path / "env"))
+    assert _cache._resolve_cache(False) is None and _cache._resolve_cache(None) is None
+    assert _cache._resolve_cache(True).path == tmp_path / "env"
+    assert _cache._resolve_cache(tmp_path / "dir").path == tmp_path / "dir"
+    assert _cache._resolve_cache(str(tmp_path / "dir")).path == tmp_path / "dir"
+    instance = EmbeddingCache(tmp_path / "x")
+    assert _cache._resolve_cache(instance) is instance
+    assert not (tmp_path / "env").exists() and not (tmp_path / "dir").exists()

@@ -473,3 +473,19 @@ def test_efficientnet_lite0_real_weights(tmp_path):
     logits = Xt @ sd["_fc.weight"].numpy().T + sd["_fc.bias"].numpy()
     assert 281 <= logits[0].argmax() <= 285  # tabby, tiger cat, Persian, Siamese, Egyptian
     assert not 281 <= logits[2].argmax() <= 285
+
+
+def test_warm_transform_of_arrays_reports_hits(rng_images, tmp_path):
+    # the statistics of the last transform are set on every transform, also
+    # when everything was cached (nothing computed)
+    deep = DeepFeatures(**CNN, cache=tmp_path, batch_size=5).fit(rng_images)
+    first = deep.transform(rng_images)
+    assert deep._last_extraction["n_computed"] == 12
+    again = deep.transform(rng_images[::-1])
+    assert deep._last_extraction == {"n_computed": 0, "n_cached": 12, "seconds": 0.0}
+    np.testing.assert_array_equal(again, first[::-1])
+    # float images are other keys (their content differs): computed, same numbers
+    floats = deep.transform(rng_images / 255.0)
+    assert deep._last_extraction["n_computed"] == 12
+    np.testing.assert_allclose(floats, first, rtol=1e-5, atol=1e-6)
+    assert DeepFeatures(**CNN, cache=None).fit(rng_images).cache_ is None

@@ -1,6 +1,7 @@
 """Tests for skanimal.features.LBPFeatures and the LBP + SVM pipeline."""
 
 import pickle
+import shutil
 import warnings
 from pathlib import Path
 
@@ -16,7 +17,14 @@ from sklearn.svm import LinearSVC
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skanimal.features import LBP_SETTINGS, LBPFeatures, lbp_n_bins, make_lbp_svm
+from skanimal.features import (
+    LBP_SETTINGS,
+    EmbeddingCache,
+    LBPFeatures,
+    image_keys,
+    lbp_n_bins,
+    make_lbp_svm,
+)
 
 
 def _grey(rgb, size=None):
@@ -262,3 +270,207 @@ def test_make_lbp_svm_cross_validate_paths_equal_arrays(png_folder, image_labels
     np.testing.assert_array_equal(
         restored.decision_function(images), fitted.decision_function(paths)
     )
+
+
+# ----------------------------------------------------------------------------
+# The cache
+# ----------------------------------------------------------------------------
+
+
+def _counting_class():
+    """An LBPFeatures subclass that logs how many images it codes.
+
+    A fresh class per test, so that the log (a class attribute, shared by the
+    clones that cross-validation makes) starts empty. No mock: the real
+    ``_counts`` runs.
+    """
+
+    class Counting(LBPFeatures):
+        coded = []  # one entry per batch of images coded: its size
+
+        def _counts(self, X, todo):
+            type(self).coded.append(len(todo))
+            return super()._counts(X, todo)
+
+    return Counting
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(grid=4, image_size=48),
+        dict(grid=(3, 5), image_size=None, normalize=False, method="uniform"),
+        dict(grid=8, image_size=(50, 37), radius=3, n_jobs=2),
+        dict(grid=2, image_size=33, method="default", n_points=6, radius=1.5),
+    ],
+)
+@pytest.mark.parametrize("kind", ["paths", "arrays"])
+def test_cached_output_equals_uncached_and_warm_codes_nothing(
+    png_folder, tmp_path, params, kind
+):
+    paths, images = png_folder
+    X = paths if kind == "paths" else images
+    expected = LBPFeatures(**params).fit_transform(X)  # no cache (the default)
+    Counting = _counting_class()
+    cold = Counting(**params, cache=tmp_path / "cache")
+    first = cold.fit_transform(X)
+    assert sum(Counting.coded) == len(X)
+    assert cold._last_extraction == {"n_computed": len(X), "n_cached": 0}
+    np.testing.assert_array_equal(first, expected)
+    # a clone (what cross-validation does) reads everything back, codes nothing
+    warm = clone(cold)
+    second = warm.fit_transform(X)
+    assert sum(Counting.coded) == len(X)
+    assert warm._last_extraction == {"n_computed": 0, "n_cached": len(X)}
+    np.testing.assert_array_equal(second, expected)
+    assert second.dtype == np.float64
+    info = EmbeddingCache(tmp_path / "cache").info()
+    assert info["n_entries"].tolist() == [len(X)]
+    assert info["dim"].tolist() == [cold.n_features_out_]
+    assert info["namespace"].tolist() == [cold.cache_namespace_]
+    # a subset and a permutation hit as well, in the right order
+    order = np.array([5, 0, 11, 3])
+    np.testing.assert_array_equal(warm.transform(X[order]), expected[order])
+    assert sum(Counting.coded) == len(X)
+
+
+def test_cache_stores_cell_counts_exactly(rng_images, tmp_path):
+    lbp = LBPFeatures(grid=(3, 2), image_size=None, cache=tmp_path).fit(rng_images)
+    Xt = lbp.transform(rng_images[:4])
+    stored = np.stack(lbp.cache_.get_many(lbp.cache_namespace_, image_keys(rng_images[:4])))
+    assert stored.dtype == np.float32
+    raw = LBPFeatures(grid=(3, 2), image_size=None, normalize=False).fit_transform(
+        rng_images[:4]
+    )
+    np.testing.assert_array_equal(stored, raw)  # integer counts, exact in float32
+    cells = raw.reshape(4, 6, -1)
+    np.testing.assert_array_equal(
+        Xt, (cells / cells.sum(axis=2, keepdims=True)).reshape(4, -1)
+    )
+
+
+def test_namespaces_follow_the_settings_that_change_the_numbers(rng_images, tmp_path):
+    base = dict(grid=4, image_size=32, cache=tmp_path)
+    ns = LBPFeatures(**base).fit(rng_images).cache_namespace_
+    seen = {ns}
+    for change in (dict(n_points=6), dict(radius=2), dict(method="uniform"),
+                   dict(grid=(4, 2)), dict(image_size=(32, 30)), dict(image_size=None)):
+        other = LBPFeatures(**{**base, **change}).fit(rng_images)
+        assert other.cache_namespace_ not in seen, change
+        seen.add(other.cache_namespace_)
+    # equal values written differently, and settings that do not change the
+    # stored counts, share the namespace
+    for same in (dict(grid=(4, 4)), dict(image_size=(32, 32)), dict(radius=1.0),
+                 dict(n_jobs=2), dict(normalize=False), dict(cache=False)):
+        assert LBPFeatures(**{**base, **same}).fit(rng_images).cache_namespace_ == ns, same
+    config = LBPFeatures(**base).fit(rng_images).cache_config_
+    assert config["lbp_code_version"] >= 1 and "scikit-image" in config
+    assert "n_jobs" not in config and "normalize" not in config
+
+
+def test_normalised_and_raw_histograms_share_entries(png_folder, tmp_path):
+    paths, _ = png_folder
+    Counting = _counting_class()
+    cache = EmbeddingCache(tmp_path)  # an instance works as well as a directory
+    norm = Counting(grid=4, image_size=40, cache=cache).fit_transform(paths)
+    raw = Counting(grid=4, image_size=40, cache=cache, normalize=False).fit_transform(paths)
+    assert sum(Counting.coded) == len(paths)
+    np.testing.assert_array_equal(
+        raw, LBPFeatures(grid=4, image_size=40, normalize=False).fit_transform(paths)
+    )
+    np.testing.assert_array_equal(
+        norm, LBPFeatures(grid=4, image_size=40).fit_transform(paths)
+    )
+
+
+def test_renamed_files_hit_duplicates_are_coded_once_edits_miss(png_folder, tmp_path):
+    paths, _ = png_folder
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    copies = [str(shutil.copy(p, moved / f"renamed_{i}.png")) for i, p in enumerate(paths)]
+    Counting = _counting_class()
+    cache = tmp_path / "cache"
+    X = np.asarray(list(paths[:6]) + copies[:6], dtype=object)  # each image twice
+    first = Counting(grid=2, image_size=32, cache=cache).fit_transform(X)
+    assert sum(Counting.coded) == 6
+    np.testing.assert_array_equal(first[:6], first[6:])
+    Counting(grid=2, image_size=32, cache=cache).fit_transform(copies[:6])
+    assert sum(Counting.coded) == 6
+    img = np.asarray(Image.open(copies[0])).copy()
+    img[0, 0] = 255 - img[0, 0]
+    Image.fromarray(img).save(copies[0])
+    edited = Counting(grid=2, image_size=32, cache=cache).fit_transform(copies[:6])
+    assert sum(Counting.coded) == 7
+    np.testing.assert_array_equal(
+        edited, LBPFeatures(grid=2, image_size=32).fit_transform(copies[:6])
+    )
+
+
+def test_default_cache_and_no_cache(png_folder, tmp_path, monkeypatch):
+    paths, _ = png_folder
+    monkeypatch.setenv("SKANIMAL_CACHE_DIR", str(tmp_path / "env-cache"))
+    lbp = LBPFeatures(grid=2, image_size=32, cache=True).fit(paths)
+    assert lbp.cache_.path == tmp_path / "env-cache"
+    assert not (tmp_path / "env-cache").exists()  # nothing written by fit
+    lbp.transform(paths[:3])
+    assert EmbeddingCache(tmp_path / "env-cache").info()["n_entries"].tolist() == [3]
+    for off in (False, None):
+        plain = LBPFeatures(grid=2, image_size=32, cache=off).fit(paths)
+        assert plain.cache_ is None
+        plain.transform(paths)
+    assert LBPFeatures().cache is False
+    assert EmbeddingCache(tmp_path / "env-cache").info()["n_entries"].tolist() == [3]
+    with pytest.raises(InvalidParameterError, match="'cache' parameter"):
+        LBPFeatures(cache=3).fit(paths)
+
+
+def test_clone_and_pickle_keep_the_cache(png_folder, tmp_path):
+    paths, images = png_folder
+    lbp = LBPFeatures(grid=4, image_size=40, cache=EmbeddingCache(tmp_path)).fit(paths)
+    expected = lbp.transform(paths)
+    assert lbp._last_extraction == {"n_computed": len(paths), "n_cached": 0}
+    cloned = clone(lbp)
+    assert isinstance(cloned.cache, EmbeddingCache) and cloned.cache.path == tmp_path
+    restored = pickle.loads(pickle.dumps(lbp))
+    assert restored.cache_.path == tmp_path
+    np.testing.assert_array_equal(restored.transform(paths), expected)
+    assert restored._last_extraction == {"n_computed": 0, "n_cached": len(paths)}
+    np.testing.assert_array_equal(cloned.fit_transform(paths), expected)
+    assert cloned._last_extraction == {"n_computed": 0, "n_cached": len(paths)}
+    # arrays have keys of their own (not those of the files): computed once more
+    np.testing.assert_array_equal(restored.transform(images), expected)
+    assert restored._last_extraction["n_computed"] == len(images)
+
+
+def test_estimator_checks_with_a_cache(tmp_path):
+    from skanimal.utils.estimator_checks import check_image_estimator
+
+    for params in LBPFeatures._get_test_params():
+        results = check_image_estimator(
+            LBPFeatures(**params, cache=tmp_path), use_test_params=False
+        )
+        assert {r["status"] for r in results} == {"passed"}, results
+    assert EmbeddingCache(tmp_path).info()["n_entries"].min() > 0
+
+
+def test_cached_cross_validation_codes_each_image_once(png_folder, image_labels_groups,
+                                                      tmp_path):
+    paths, _ = png_folder
+    y, groups = image_labels_groups
+    Counting = _counting_class()
+    cached = Pipeline([("lbpfeatures", Counting(grid=4, image_size=48, cache=tmp_path)),
+                       ("linearsvc", LinearSVC(random_state=0))])
+    res = cross_validate(cached, paths, y, groups=groups, cv=LeaveOneGroupOut())
+    assert sum(Counting.coded) == len(paths)  # 4 folds x (fit + 2 transforms): once
+    plain = make_lbp_svm("R1P8-4x4").set_params(lbpfeatures__image_size=48)
+    ref = cross_validate(plain, paths, y, groups=groups, cv=LeaveOneGroupOut())
+    np.testing.assert_array_equal(res["test_score"], ref["test_score"])
+
+
+def test_preset_estimator_caches():
+    from skanimal.model_selection import make_preset_estimator
+
+    pipe = make_preset_estimator("lbp_svm")
+    assert pipe.named_steps["lbpfeatures"].cache is True
+    assert make_lbp_svm().named_steps["lbpfeatures"].cache is False
+    assert make_lbp_svm(cache="somewhere").named_steps["lbpfeatures"].cache == "somewhere"

@@ -291,6 +291,85 @@ def _element_key(x, index):
     return _hex(h)
 
 
+def _fill_from_cache(cache, namespace, X, out):
+    """Copy the cached rows of X into ``out``; return the images left to compute.
+
+    The part of a cached transform shared by every skanimal transformer: key
+    the images (:func:`image_keys`), read their vectors in one
+    :meth:`EmbeddingCache.get_many`, write the hits into ``out`` and group the
+    misses by key, so that an image that occurs several times in X is computed
+    once. The caller computes ``todo``, writes the results to ``out[rows]`` and
+    stores them with :func:`_store_computed`.
+
+    Parameters
+    ----------
+    cache : EmbeddingCache or None
+        The cache; ``None`` means that every image is to be computed.
+    namespace : str
+        The namespace of the transformer's configuration.
+    X : ndarray
+        Validated images (the output of :func:`~skanimal.utils.check_images`).
+    out : ndarray of shape (n_samples, dim)
+        Receives the cached vectors (cast to its dtype).
+
+    Returns
+    -------
+    todo : list of (int, list of int, str or None)
+        One ``(index, rows, key)`` per distinct image to compute: its first
+        position in X, all its positions, and its key (``None`` without a
+        cache, where every position is its own entry).
+    """
+    n = X.shape[0]
+    if cache is None:
+        return [(i, [i], None) for i in range(n)]
+    keys = image_keys(X)
+    cached = cache.get_many(namespace, keys)
+    dim = out.shape[1]
+    todo, first = [], {}
+    for i, (key, value) in enumerate(zip(keys, cached)):
+        if value is not None:
+            if value.shape != (dim,):
+                raise RuntimeError(
+                    f"cache {cache.path} holds a vector of shape {value.shape} for "
+                    f"X[{i}] in namespace {namespace}, expected ({dim},); clear that "
+                    "namespace.")
+            out[i] = value
+        elif key in first:  # the same image again in X
+            first[key][1].append(i)
+        else:
+            first[key] = (i, [i], key)
+            todo.append(first[key])
+    return todo
+
+
+def _resolve_cache(cache):
+    """The :class:`EmbeddingCache` of a transformer's ``cache`` parameter, or None.
+
+    ``False`` or ``None``: no cache; ``True``: the default directory
+    (:func:`default_cache_dir`); an :class:`EmbeddingCache`: itself; otherwise
+    a directory. Nothing is created on disk.
+    """
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, EmbeddingCache):
+        return cache
+    if cache is True:
+        return EmbeddingCache()
+    return EmbeddingCache(cache)
+
+
+def _store_computed(cache, namespace, todo, values, *, config):
+    """Store the vectors computed for the entries ``todo`` of :func:`_fill_from_cache`.
+
+    Does nothing without a cache. ``values[j]`` belongs to ``todo[j]``; one
+    transaction per call, so that a transformer that stores every batch keeps
+    its progress when it is interrupted.
+    """
+    if cache is None or not len(todo):
+        return
+    cache.put_many(namespace, [t[2] for t in todo], values, config=config)
+
+
 def _json_default(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()

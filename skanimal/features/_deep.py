@@ -32,7 +32,14 @@ from ._backbones import (
     resolve_backbone,
     weights_id,
 )
-from ._cache import EmbeddingCache, image_keys, namespace_id
+from ._cache import (
+    EmbeddingCache,
+    _fill_from_cache,
+    _resolve_cache,
+    _store_computed,
+    image_keys,
+    namespace_id,
+)
 
 __all__ = ["FEATURE_CODE_VERSION", "DeepFeatures"]
 
@@ -305,10 +312,11 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     channels_last : bool or "auto", default="auto"
         Run the network in channels-last memory format (faster for CNNs on
         CPUs); ``"auto"`` means True for CNNs, False for ViTs.
-    cache : bool, str, path or EmbeddingCache, default=True
+    cache : bool, str, path, EmbeddingCache or None, default=True
         Where embeddings are kept: ``True``, the default cache directory
         (``$SKANIMAL_CACHE_DIR`` or ``~/.cache/skanimal``); a directory; an
-        :class:`~skanimal.features.EmbeddingCache`; or ``False`` for none.
+        :class:`~skanimal.features.EmbeddingCache`; or ``False`` (or ``None``)
+        for none.
     verbose : int, default=1
         ``0`` is silent; otherwise a progress bar (images/s, cache hits) is
         shown for extractions that take more than a couple of seconds.
@@ -416,7 +424,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         "num_workers": [Interval(numbers.Integral, 0, None, closed="left")],
         "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
         "channels_last": ["boolean", StrOptions({"auto"})],
-        "cache": ["boolean", str, os.PathLike, EmbeddingCache],
+        "cache": ["boolean", str, os.PathLike, EmbeddingCache, None],
         "verbose": ["verbose"],
     }
 
@@ -491,7 +499,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         precision = _resolve_precision(self.precision, device)
         channels_last = (not plan.tokens) if self.channels_last == "auto" else bool(
             self.channels_last)
-        cache = self._make_cache()
+        cache = _resolve_cache(self.cache)
         config = {
             "feature_code_version": FEATURE_CODE_VERSION,
             "timm_name": spec.timm_name,
@@ -615,16 +623,6 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
             )
         return native, resize_model, plan, int(out.shape[1])
 
-    def _make_cache(self):
-        cache = self.cache
-        if cache is False or cache is None:
-            return None
-        if isinstance(cache, EmbeddingCache):
-            return cache
-        if cache is True:
-            return EmbeddingCache()
-        return EmbeddingCache(cache)
-
     def _check_weights_available(self, X):
         """Fail in fit when the weights are missing and X is not all cached."""
         if self._weights is None:
@@ -701,31 +699,14 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         X = check_images(X)
         n = X.shape[0]
         out = np.empty((n, self.n_features_out_), dtype=np.float32)
-        if self.cache_ is None:
-            if image_input_kind(X) == "paths":
-                _check_files_exist(X)
-            todo = [(i, [i], None) for i in range(n)]
-        else:
-            keys = image_keys(X)
-            cached = self.cache_.get_many(self.cache_namespace_, keys)
-            todo, first = [], {}
-            for i, (key, value) in enumerate(zip(keys, cached)):
-                if value is not None:
-                    value = np.asarray(value)
-                    if value.shape != (self.n_features_out_,):
-                        raise RuntimeError(
-                            f"cache {self.cache_.path} holds an embedding of shape "
-                            f"{value.shape} for X[{i}] in namespace {self.cache_namespace_}, "
-                            f"expected ({self.n_features_out_},); clear that namespace."
-                        )
-                    out[i] = value
-                elif key in first:  # the same image again in X
-                    first[key][1].append(i)
-                else:
-                    first[key] = (i, [i], key)
-                    todo.append(first[key])
+        if self.cache_ is None and image_input_kind(X) == "paths":
+            _check_files_exist(X)
+        todo = _fill_from_cache(self.cache_, self.cache_namespace_, X, out)
+        n_hits = n - sum(len(t[1]) for t in todo)
         if todo:
-            self._compute(X, todo, out, n_hits=n - sum(len(t[1]) for t in todo))
+            self._compute(X, todo, out, n_hits=n_hits)
+        else:
+            self._last_extraction = {"n_computed": 0, "n_cached": n_hits, "seconds": 0.0}
         return out
 
     def _compute(self, X, todo, out, n_hits):
@@ -756,9 +737,9 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
                 chunk = todo[start:start + len(emb)]
                 for (_, rows, _), vec in zip(chunk, emb):
                     out[rows] = vec
-                if self.cache_ is not None:  # write every batch: a killed run keeps it
-                    self.cache_.put_many(self.cache_namespace_, [t[2] for t in chunk], emb,
-                                         config=self.embedding_config_)
+                # write every batch: a killed run keeps it
+                _store_computed(self.cache_, self.cache_namespace_, chunk, emb,
+                                config=self.embedding_config_)
                 start += len(emb)
                 bar.update(len(emb))
                 bar.set_postfix(cache_hits=n_hits, refresh=False)

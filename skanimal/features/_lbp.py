@@ -11,10 +11,13 @@ neighbours and radius ``R`` in {1, 3}, one histogram of codes per cell of a
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numbers
+import os
 from functools import lru_cache
 from types import MappingProxyType
 
 import numpy as np
+import PIL
+import skimage
 from joblib import Parallel, delayed, effective_n_jobs
 from skimage.feature import local_binary_pattern
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -26,6 +29,13 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import ImageInputMixin
 from ..utils._validation import check_pair
 from ..utils._images import check_images, load_image
+from ._cache import (
+    EmbeddingCache,
+    _fill_from_cache,
+    _resolve_cache,
+    _store_computed,
+    namespace_id,
+)
 
 __all__ = ["LBP_SETTINGS", "LBPFeatures", "lbp_n_bins", "make_lbp_svm"]
 
@@ -42,6 +52,14 @@ LBP_SETTINGS = MappingProxyType(
 
 # default and ror histograms have 2**n_points bins per cell: cap them.
 _MAX_POINTS_FULL_CODES = 16
+
+# Version of the LBP code, part of every cache namespace: bump it whenever a
+# change in this module changes the cell counts it computes.
+_LBP_CODE_VERSION = 1
+# The cache stores float32; cell counts up to 2**24 are exact in float32.
+_EXACT_FLOAT32_INT = 2**24
+# Images computed between two cache writes (one transaction each).
+_STORE_EVERY = 256
 
 
 def _setting_params(name):
@@ -141,8 +159,22 @@ def _cell_histograms(codes, grid, n_bins, normalize):
     return hist
 
 
-def _lbp_histograms(gray, *, n_points, radius, method, grid, n_bins, normalize, index):
-    """Concatenated per-cell LBP histograms of one greyscale uint8 image."""
+def _normalize_cells(counts, n_bins):
+    """Divide each cell histogram of ``counts`` (n_samples, n_cells * n_bins) in place
+    by its sum, i.e. by the number of pixels of the cell.
+
+    Every pixel falls in exactly one bin of its cell, so the sum is the pixel
+    count (an exact integer in float64): the result equals a division by the
+    cell sizes bit for bit, also for images of their own size
+    (``image_size=None``), whose cell sizes are not known here.
+    """
+    cells = counts.reshape(counts.shape[0], -1, n_bins)
+    cells /= cells.sum(axis=2, keepdims=True)
+    return counts
+
+
+def _lbp_histograms(gray, *, n_points, radius, method, grid, n_bins, index, normalize=False):
+    """Concatenated per-cell LBP histograms (counts) of one greyscale uint8 image."""
     height, width = gray.shape
     rows, cols = grid
     if height < rows or width < cols:
@@ -205,6 +237,16 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         Number of images processed in parallel, with threads (scikit-image and
         Pillow release the GIL). ``None`` means 1 unless in a
         :func:`joblib.parallel_config` context; ``-1`` means all processors.
+    cache : bool, str, path, EmbeddingCache or None, default=False
+        Where the histograms of each image are kept, as in
+        :class:`~skanimal.features.DeepFeatures`: ``True``, the default cache
+        directory (``$SKANIMAL_CACHE_DIR`` or ``~/.cache/skanimal``); a
+        directory; an :class:`~skanimal.features.EmbeddingCache`; or ``False``
+        (or ``None``) for none. Coding one image takes a few milliseconds, so
+        the default is no cache; it pays in hyper-parameter searches and
+        repeated cross-validations, which code the same images again and
+        again (:func:`~skanimal.model_selection.make_preset_estimator` turns
+        it on).
 
     Attributes
     ----------
@@ -216,6 +258,13 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         The size images are resized to, as ``(height, width)``.
     n_features_out_ : int
         Number of output features, ``rows * columns * n_bins_``.
+    cache_ : EmbeddingCache or None
+        The cache, or None when ``cache=False``.
+    cache_config_ : dict
+        Everything that determines the cached numbers; its digest is
+        :attr:`cache_namespace_`.
+    cache_namespace_ : str
+        The cache namespace of this configuration.
 
     See Also
     --------
@@ -228,7 +277,24 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     work in float64 and would copy float32 input, so float32 would save no
     memory; float64 also holds unnormalised counts exactly.
 
-    ``transform`` uses the parameters as they were at ``fit`` time.
+    ``transform`` uses the parameters as they were at ``fit`` time, except
+    ``n_jobs``.
+
+    **Cache.** One vector is cached per image (keyed by its content: a hash
+    of the file's bytes or of the array, see
+    :func:`~skanimal.features.image_keys`) and per setting. The namespace is
+    the digest of :attr:`cache_config_`: ``n_points``, ``radius``,
+    ``method``, the grid, ``image_size``, the version of this module's code
+    and the versions of scikit-image (the LBP codes) and Pillow (the
+    greyscale conversion and the resizing): a library update may change codes
+    or pixels, not only rounding, and recomputing LBP histograms costs seconds,
+    not hours, so their entries are not reused across versions. ``n_jobs``
+    does not change the numbers and is not part of it, nor is ``normalize``:
+    the cache holds the cell **counts** (exact in float32 up to 2**24 pixels a
+    cell; an image with larger cells is computed but not cached) and the
+    normalisation is applied after reading, so normalised and raw histograms
+    share entries and equal the uncached output bit for bit. Identical images
+    in X are computed once.
 
     The six settings of the paper are in :data:`LBP_SETTINGS` and available
     through :meth:`from_setting`.
@@ -252,6 +318,18 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     array(['lbp_r0c0_b0', 'lbp_r0c0_b1'], dtype=object)
     >>> LBPFeatures.from_setting("R3P8-8x8")
     LBPFeatures(grid=(8, 8), radius=3)
+
+    With a cache, a second transform reads every histogram back:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     cached = LBPFeatures(grid=4, image_size=64, cache=tmp).fit(X)
+    ...     first = cached.transform(X)
+    ...     again = cached.transform(X)
+    ...     n_entries = cached.cache_.info()["n_entries"].tolist()
+    ...     cached.cache_.close()
+    >>> bool((first == again).all()), n_entries
+    (True, [3])
     """
 
     _parameter_constraints: dict = {
@@ -267,6 +345,7 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         ],
         "normalize": ["boolean"],
         "n_jobs": [numbers.Integral, None],
+        "cache": ["boolean", str, os.PathLike, EmbeddingCache, None],
     }
 
     def __init__(
@@ -278,6 +357,7 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         image_size=(224, 224),
         normalize=True,
         n_jobs=None,
+        cache=False,
     ):
         self.n_points = n_points
         self.radius = radius
@@ -286,6 +366,7 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         self.image_size = image_size
         self.normalize = normalize
         self.n_jobs = n_jobs
+        self.cache = cache
 
     @classmethod
     def from_setting(cls, name, **params):
@@ -358,23 +439,66 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
             "method": self.method,
             "grid": self.grid_,
             "n_bins": self.n_bins_,
-            "normalize": bool(self.normalize),
         }
+        self._normalize = bool(self.normalize)
+        self.cache_ = _resolve_cache(self.cache)
+        self.cache_config_ = {
+            "feature": "LBPFeatures",
+            "lbp_code_version": _LBP_CODE_VERSION,
+            "values": "cell counts",
+            "n_points": self._lbp_params["n_points"],
+            "radius": self._lbp_params["radius"],
+            "method": self.method,
+            "grid": list(self.grid_),
+            "image_size": None if self.image_size_ is None else list(self.image_size_),
+            "scikit-image": skimage.__version__,
+            "pillow": PIL.__version__,
+        }
+        self.cache_namespace_ = namespace_id(self.cache_config_)
         return self
 
     @property
     def _n_features_out(self):
         return self.n_features_out_
 
-    def _transform_indices(self, X, indices):
-        out = np.empty((len(indices), self.n_features_out_), dtype=np.float64)
-        for row, i in enumerate(indices):
+    def _counts(self, X, todo):
+        """Cell counts of the images ``todo`` = [(index, rows, key)]: (len(todo), n_features)."""
+        out = np.empty((len(todo), self.n_features_out_), dtype=np.float64)
+        for row, (i, _, _) in enumerate(todo):
             gray = load_image(X[i], mode="L", size=self.image_size_, index=int(i))
             out[row] = _lbp_histograms(gray, index=int(i), **self._lbp_params)
         return out
 
+    def _compute(self, X, todo, out):
+        """Count the images ``todo`` into ``out``, storing each batch in the cache."""
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(todo))
+        n_batches = -(-len(todo) // _STORE_EVERY)
+        if n_jobs > 1:
+            n_batches = max(n_batches, min(len(todo), 4 * n_jobs))
+        bounds = np.linspace(0, len(todo), n_batches + 1).round().astype(int)
+        batches = [todo[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        if n_jobs == 1:
+            results = (self._counts(X, batch) for batch in batches)
+        else:
+            results = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(
+                delayed(self._counts)(X, batch) for batch in batches
+            )
+        for batch, counts in zip(batches, results):
+            for (_, rows, _), vec in zip(batch, counts):
+                out[rows] = vec
+            if self.cache_ is not None:  # every batch: an interrupted run keeps it
+                exact = counts.max(axis=1) <= _EXACT_FLOAT32_INT
+                if not exact.all():
+                    batch = [t for t, ok in zip(batch, exact) if ok]
+                    counts = counts[exact]
+                _store_computed(self.cache_, self.cache_namespace_, batch,
+                                counts.astype(np.float32), config=self.cache_config_)
+
     def transform(self, X):
         """Compute the concatenated cell histograms of each image.
+
+        Histograms found in the cache are read back; the others are computed
+        (and stored when there is a cache).
 
         Parameters
         ----------
@@ -390,14 +514,18 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = check_images(X)
         n_samples = X.shape[0]
-        n_jobs = min(effective_n_jobs(self.n_jobs), n_samples)
-        if n_jobs == 1:
-            return self._transform_indices(X, np.arange(n_samples))
-        chunks = np.array_split(np.arange(n_samples), min(n_samples, 4 * n_jobs))
-        parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(self._transform_indices)(X, chunk) for chunk in chunks
-        )
-        return np.concatenate(parts, axis=0)
+        out = np.empty((n_samples, self.n_features_out_), dtype=np.float64)
+        todo = _fill_from_cache(self.cache_, self.cache_namespace_, X, out)
+        if todo:
+            self._compute(X, todo, out)
+        # what the last transform did (images computed / read from the cache)
+        self._last_extraction = {
+            "n_computed": len(todo),
+            "n_cached": n_samples - sum(len(t[1]) for t in todo),
+        }
+        if self._normalize:
+            _normalize_cells(out, self.n_bins_)
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features: ``lbp_r{row}c{col}_b{code}``.
@@ -440,7 +568,7 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
 
 
 
-def make_lbp_svm(setting="R1P8-4x4", *, C=1.0, n_jobs=None, **svm_params):
+def make_lbp_svm(setting="R1P8-4x4", *, C=1.0, n_jobs=None, cache=False, **svm_params):
     """Build the paper's LBP + linear SVM pipeline for a named setting.
 
     Parameters
@@ -455,6 +583,10 @@ def make_lbp_svm(setting="R1P8-4x4", *, C=1.0, n_jobs=None, **svm_params):
         Regularisation parameter of the SVM (the paper uses 1).
     n_jobs : int, default=None
         Threads used by :class:`LBPFeatures` to code images.
+    cache : bool, str, path, EmbeddingCache or None, default=False
+        The ``cache`` of :class:`LBPFeatures`: ``True`` keeps the histograms
+        of every image in the default cache directory, which pays when the
+        pipeline is fitted many times on the same images (searches).
     **svm_params : dict
         Other parameters of :class:`sklearn.svm.LinearSVC`. The defaults set
         here are ``max_iter=10_000`` and ``random_state=0``.
@@ -504,5 +636,6 @@ def make_lbp_svm(setting="R1P8-4x4", *, C=1.0, n_jobs=None, **svm_params):
     """
     svm_params = {"max_iter": 10_000, "random_state": 0, **svm_params}
     return make_pipeline(
-        LBPFeatures(**_setting_params(setting), n_jobs=n_jobs), LinearSVC(C=C, **svm_params)
+        LBPFeatures(**_setting_params(setting), n_jobs=n_jobs, cache=cache),
+        LinearSVC(C=C, **svm_params),
     )

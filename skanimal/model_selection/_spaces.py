@@ -178,7 +178,10 @@ def make_preset_estimator(name):
         Unfitted, with the method's default settings:
 
         - ``"lbp_svm"``: :func:`skanimal.features.make_lbp_svm` (R1P8-4x4,
-          ``LinearSVC(C=1)``);
+          ``LinearSVC(C=1)``) with ``lbpfeatures__cache=True``: the trials
+          and folds of a search code each image once per LBP setting, and
+          read its histograms back from the default embedding cache
+          afterwards;
         - ``"linear_probe"``: ``make_pipeline(DeepFeatures("resnet50",
           verbose=0), StandardScaler(), LogisticRegression(max_iter=1000))``;
         - ``"painseeker"``: ``PainSeekerClassifier()`` (the paper's settings).
@@ -197,12 +200,14 @@ def make_preset_estimator(name):
     >>> pipe = make_preset_estimator("lbp_svm")
     >>> set(search_space("lbp_svm")) <= set(pipe.get_params())
     True
+    >>> pipe.get_params()["lbpfeatures__cache"]
+    True
     """
     _check_name(name)
     if name == "lbp_svm":
         from ..features import make_lbp_svm
 
-        return make_lbp_svm()
+        return make_lbp_svm(cache=True)
     if name == "linear_probe":
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
