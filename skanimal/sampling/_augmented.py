@@ -186,11 +186,30 @@ class AugmentedImage:
         setattr_(self, "_crop", crop)
         setattr_(self, "_brightness", _real(brightness, "brightness", low=0.0, low_open=True))
 
-    source = property(lambda self: self._source, doc="The source image.")
-    flip = property(lambda self: self._flip, doc="Whether the image is mirrored.")
-    angle = property(lambda self: self._angle, doc="Rotation in degrees.")
-    crop = property(lambda self: self._crop, doc="Cut fractions (left, top, right, bottom).")
-    brightness = property(lambda self: self._brightness, doc="Brightness factor.")
+    @property
+    def source(self):
+        """The source image: a path (``str``) or another :class:`AugmentedImage`."""
+        return self._source
+
+    @property
+    def flip(self):
+        """Whether the image is mirrored left to right (bool)."""
+        return self._flip
+
+    @property
+    def angle(self):
+        """Rotation in degrees, counter-clockwise (float)."""
+        return self._angle
+
+    @property
+    def crop(self):
+        """Fractions cut from each side: (left, top, right, bottom)."""
+        return self._crop
+
+    @property
+    def brightness(self):
+        """Brightness factor (float; 1.0 leaves the image unchanged)."""
+        return self._brightness
 
     def __setattr__(self, name, value):
         raise AttributeError(f"AugmentedImage is immutable; cannot set {name!r}.")
