@@ -6,9 +6,23 @@ datasets
     The built-in generated dataset and loaders for manifests, image folders and
     UNBC-McMaster.
 features
-    Image transformers (local binary patterns, ...).
+    Image transformers: local binary patterns and frozen deep features, cached.
+nets
+    Networks trained end to end (PainSeeker, fine-tuned backbones).
+selective
+    Abstaining classifiers, selective metrics and agreement with human scores.
+sampling
+    Class-imbalance samplers for image paths, image arrays and embeddings.
+preprocessing
+    Target transformers (PSPI to pain level).
+model_selection
+    Subject-wise hyper-parameter search with Optuna.
 evaluation
-    Subject-wise evaluation reports.
+    Subject-wise evaluation reports, per-animal aggregation and result tables.
+explain
+    Attention maps over the faces.
+benchmark
+    The benchmark suite behind ``skanimal benchmark``.
 utils
     Image input, validation and the image-estimator check suite.
 """
