@@ -246,3 +246,13 @@ def test_load_image_rejects_bad_mode_and_resample(rgb):
         load_image(rgb, mode="CMYK")
     with pytest.raises(ValueError, match="resample"):
         load_image(rgb, size=5, resample="fancy")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_check_images_rejects_non_finite_float_pixels(bad):
+    X = np.full((3, 5, 5, 3), 0.5)
+    X[2, 1, 3, 0] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        check_images(X)
+    X[2, 1, 3, 0] = 0.5
+    assert check_images(X) is X  # finite input passes, not copied
