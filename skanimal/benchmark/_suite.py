@@ -3,12 +3,12 @@
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
+from sklearn.utils.validation import has_fit_parameter
 
 from ..evaluation import subject_report
 from ..utils import check_images
@@ -437,8 +437,7 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         data = X if m.features is None else features[_feature_key(m.features)]
         # an estimator whose fit takes the subjects (a network's group-aware
         # validation split) gets those of each training fold
-        params = ({"groups": groups}
-                  if "groups" in inspect.signature(m.estimator.fit).parameters else None)
+        params = {"groups": groups} if has_fit_parameter(m.estimator, "groups") else None
         threshold = abstain_threshold if hasattr(m.estimator, "predict_proba") else None
         reports[m.name] = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs,
                                          params=params, abstain_threshold=threshold)

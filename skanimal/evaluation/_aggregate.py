@@ -22,6 +22,7 @@ from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ..utils._labels import auto_abstain_value, labels_equal
 from ._subject_report import _py
 
 __all__ = [
@@ -84,7 +85,7 @@ def _is_text(values):
 def _resolve_abstain(abstain_value, labels):
     """``"auto"`` -> -1 for numeric labels, ``"abstain"`` for text labels."""
     if isinstance(abstain_value, str) and abstain_value == "auto":
-        return "abstain" if _is_text(labels) else -1
+        return auto_abstain_value(labels)
     return abstain_value
 
 
@@ -110,7 +111,7 @@ def _constant_per_group(values, codes, uniques, name):
     """The single value of `values` within each group, or a ValueError."""
     _, first = np.unique(codes, return_index=True)  # codes cover every group
     per_group = values[first]
-    differs = np.flatnonzero(~_pairwise_equal(values, per_group[codes]))
+    differs = np.flatnonzero(~labels_equal(values, per_group[codes]))
     if differs.size:
         g = codes[differs[0]]
         found = pd.unique(values[codes == g])
@@ -119,10 +120,6 @@ def _constant_per_group(values, codes, uniques, name):
             f"{_py(uniques[g])!r} has the values {[_py(v) for v in found]}."
         )
     return per_group
-
-
-def _pairwise_equal(a, b):
-    return np.fromiter((x == y for x, y in zip(a, b)), dtype=bool, count=len(a))
 
 
 def _empty_vote(abstain_value, labels):
@@ -395,7 +392,7 @@ def aggregate_predictions(
         y_true = _column(y_true, "y_true", n)
         truth = _constant_per_group(y_true, codes, uniques, "y_true")
         columns["y_true"] = truth
-        columns["correct"] = _pairwise_equal(majority, truth) & (n_kept > 0)
+        columns["correct"] = labels_equal(majority, truth) & (n_kept > 0)
 
     seconds, exclusion = _durations(frame_times, durations, frame_interval,
                                     uniques, codes, n)

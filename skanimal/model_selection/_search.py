@@ -50,13 +50,12 @@ from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
     _routing_enabled,
-    get_routing_for_object,
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
 
-from ..utils._validation import check_groups, check_subject_splits
+from ..utils._validation import check_groups, check_subject_splits, fit_requests_groups
 from ._spaces import SEARCH_SPACES, make_preset_estimator, search_space
 
 __all__ = ["SubjectSearchCV"]
@@ -398,13 +397,6 @@ def _estimator_has(attr):
         return True
 
     return check
-
-
-def _accepts_groups(estimator):
-    try:
-        return "groups" in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
@@ -875,14 +867,10 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def _inner_fit_params(self, groups, fit_params):
         if _routing_enabled():
-            request = get_routing_for_object(self.estimator)
-            routed = process_routing(self, "fit", **fit_params)
-            params = dict(routed.estimator.fit)
-            if request.consumes(method="fit", params={"groups"}):
-                params["groups"] = groups
-            return params
-        params = dict(fit_params)
-        if _accepts_groups(self.estimator):
+            params = dict(process_routing(self, "fit", **fit_params).estimator.fit)
+        else:
+            params = dict(fit_params)
+        if fit_requests_groups(self.estimator):
             params["groups"] = groups
         return params
 

@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ..evaluation._subject_report import _binary_counts, _binary_scores
+from ..utils._labels import labels_equal
 
 __all__ = [
     "aurc_score",
@@ -183,15 +184,8 @@ def selective_accuracy_score(y_true, y_pred, *, abstain_value=-1, sample_weight=
     total = np.sum(weight[kept])
     if total == 0:
         return np.nan
-    correct = _equals_pairwise(y_true[kept], y_pred[kept])
+    correct = labels_equal(y_true[kept], y_pred[kept])
     return float(np.sum(weight[kept][correct]) / total)
-
-
-def _equals_pairwise(a, b):
-    """Element-wise ``a == b`` for label arrays of possibly different dtypes."""
-    if a.dtype == object or b.dtype == object or a.dtype.kind != b.dtype.kind:
-        return np.array([x == y for x, y in zip(a.tolist(), b.tolist())], dtype=bool)
-    return a == b
 
 
 @validate_params(
@@ -268,7 +262,7 @@ def selective_report(y_true, y_pred, *, pos_label=1, abstain_value=-1):
         "n_samples": int(y_true.shape[0]),
         "n_retained": n_kept,
         "coverage": n_kept / y_true.shape[0],
-        "accuracy": float(np.mean(_equals_pairwise(yt, yp))) if n_kept else np.nan,
+        "accuracy": float(np.mean(labels_equal(yt, yp))) if n_kept else np.nan,
         "sensitivity": scores["sensitivity"],
         "specificity": scores["specificity"],
     }
@@ -345,7 +339,7 @@ def risk_coverage_curve(y_true, y_pred, confidence):
     y_true, y_pred, confidence = _check_curve_inputs(y_true, y_pred, confidence)
     order = np.argsort(-confidence, kind="stable")
     conf = confidence[order]
-    correct = _equals_pairwise(y_true[order], y_pred[order])
+    correct = labels_equal(y_true[order], y_pred[order])
     # the last position of each run of equal confidence (sorted decreasing)
     last = np.flatnonzero(np.r_[conf[1:] != conf[:-1], True])
     n_kept = last + 1

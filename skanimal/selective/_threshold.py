@@ -32,7 +32,6 @@ from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
     _routing_enabled,
-    get_routing_for_object,
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
@@ -43,11 +42,11 @@ from sklearn.utils.validation import (
     _estimator_has,
     _num_samples,
     check_is_fitted,
-    has_fit_parameter,
     indexable,
 )
 
-from ..utils._validation import check_subject_splits
+from ..utils._labels import auto_abstain_value
+from ..utils._validation import check_subject_splits, fit_requests_groups
 from ._metrics import _equals, risk_coverage_curve, selective_accuracy_score
 
 __all__ = ["ConfidenceThresholdClassifier", "ConfidenceThresholdClassifierCV"]
@@ -59,10 +58,7 @@ _TARGET_TOL = 1e-12
 def _resolve_abstain_value(abstain_value, classes):
     """The abstain value to use for these classes; an error if it is a class."""
     if isinstance(abstain_value, str) and abstain_value == "auto":
-        numeric = classes.dtype.kind in "biuf" or all(
-            isinstance(c, (Real, np.number)) for c in classes
-        )
-        value = -1 if numeric else "abstain"
+        value = auto_abstain_value(classes)
         if np.any(_equals(classes, value)):
             raise ValueError(
                 f"abstain_value='auto' means {value!r} for these classes, but "
@@ -582,11 +578,9 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
         params = self._fit_params(params)
         if groups is None:
             return params
-        if _routing_enabled():
-            wanted = get_routing_for_object(self.estimator).consumes("fit", ["groups"])
-        else:
-            wanted = has_fit_parameter(self.estimator, "groups")
-        return {**params, "groups": groups} if wanted else params
+        if fit_requests_groups(self.estimator):
+            return {**params, "groups": groups}
+        return params
 
     @_fit_context(prefer_skip_nested_validation=False)  # estimator not validated
     def fit(self, X, y, groups=None, **params):

@@ -8,7 +8,23 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_groups", "check_pair", "check_subject_splits"]
+__all__ = ["check_groups", "check_pair", "check_subject_splits", "fit_requests_groups"]
+
+
+def fit_requests_groups(estimator):
+    """Whether a meta-estimator should pass the subjects on to ``estimator.fit``.
+
+    With scikit-learn's metadata routing enabled, when the estimator requests
+    ``groups`` for ``fit`` (``set_fit_request(groups=True)``); otherwise when
+    its ``fit`` takes a ``groups`` parameter (skanimal's networks, a nested
+    search).
+    """
+    from sklearn.utils.metadata_routing import _routing_enabled, get_routing_for_object
+    from sklearn.utils.validation import has_fit_parameter
+
+    if _routing_enabled():
+        return get_routing_for_object(estimator).consumes("fit", ["groups"])
+    return has_fit_parameter(estimator, "groups")
 
 
 def check_pair(value, name, *, labels="(height, width)"):
