@@ -4,7 +4,6 @@ column conversion and atomic file writing."""
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
 import re
 from importlib import resources
 

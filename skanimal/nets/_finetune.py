@@ -10,9 +10,7 @@ layer, trained end to end or stage by stage. Both are named presets
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import fnmatch
 import numbers
-import warnings
 
 import numpy as np
 import torch
