@@ -272,7 +272,8 @@ def status_kb(field):
 
 
 paths = np.asarray(json.loads(sys.argv[1]), dtype=object)
-n, backbone, image_size, batch_size = int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+n, backbone = int(sys.argv[2]), sys.argv[3]
+image_size, batch_size = int(sys.argv[4]), int(sys.argv[5])
 X = np.resize(paths, n)
 deep = DeepFeatures(backbone, weights=None, cache=False, verbose=0, batch_size=batch_size,
                     image_size=image_size).fit(X)

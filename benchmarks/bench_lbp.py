@@ -51,7 +51,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from skimage.feature import local_binary_pattern
-
 from sklearn.base import clone
 
 from skanimal.features import EmbeddingCache, LBPFeatures
@@ -103,9 +102,9 @@ def naive_transform(paths, grid, size, n_bins=59):
     return np.asarray(out)
 
 
-def _timed(func):
+def _timed(func, *args):
     start = time.perf_counter()
-    result = func()
+    result = func(*args)
     return time.perf_counter() - start, result
 
 
@@ -132,13 +131,13 @@ def bench_cache(settings, repeats, n_images=None):
             for kind, X in (("paths", paths), ("arrays", images)):
                 cache_dir = os.path.join(folder, f"cache-{setting}-{kind}")
                 plain = LBPFeatures.from_setting(setting)
-                t_plain, expected = _timed(lambda: plain.fit_transform(X))
+                t_plain, expected = _timed(plain.fit_transform, X)
                 cold = LBPFeatures.from_setting(setting, cache=cache_dir)
-                t_cold, first = _timed(lambda: cold.fit_transform(X))
+                t_cold, first = _timed(cold.fit_transform, X)
                 warm_times = []
                 for _ in range(repeats):
                     warm = clone(cold)
-                    t_warm, second = _timed(lambda: warm.fit_transform(X))
+                    t_warm, second = _timed(warm.fit_transform, X)
                     warm_times.append(t_warm)
                     assert warm._last_extraction["n_computed"] == 0
                 np.testing.assert_array_equal(first, expected)
@@ -222,9 +221,11 @@ def main(argv=None):
                     times[key].append(seconds)
             for key in ("lbp_n_jobs1", "lbp_n_jobs2"):
                 np.testing.assert_allclose(outputs[key], outputs["naive"], rtol=0, atol=1e-15)
-            hist_naive, _ = _timed(lambda: [naive_histograms(m, grid, 59) for m in maps])
+            hist_naive, _ = _timed(
+                lambda g: [naive_histograms(m, g, 59) for m in maps], grid
+            )
             hist_fast, _ = _timed(
-                lambda: [_cell_histograms(m, (grid, grid), 59, True) for m in maps]
+                lambda g: [_cell_histograms(m, (g, g), 59, True) for m in maps], grid
             )
             med = {k: statistics.median(v) for k, v in times.items()}
             rows.append({

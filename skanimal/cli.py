@@ -261,10 +261,16 @@ def _cmd_benchmark(args):
     import pandas as pd
     from sklearn.model_selection import GroupKFold
 
-    from .utils._io import write_text_atomic
-    from .benchmark import (PROBE_BACKBONES, default_methods, linear_probe_methods,
-                            network_methods, run_benchmark, search_methods)
+    from .benchmark import (
+        PROBE_BACKBONES,
+        default_methods,
+        linear_probe_methods,
+        network_methods,
+        run_benchmark,
+        search_methods,
+    )
     from .evaluation import abstention_table, paper_table, to_markdown
+    from .utils._io import write_text_atomic
 
     methods = default_methods(n_jobs=args.n_jobs)
     backbones = PROBE_BACKBONES if args.backbones is None else tuple(args.backbones)

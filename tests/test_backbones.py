@@ -9,7 +9,6 @@ import textwrap
 import time
 import warnings
 
-import numpy as np
 import pytest
 import timm
 import torch
@@ -19,13 +18,13 @@ from skanimal.features import (
     BACKBONES,
     BackboneSpec,
     WeightsUnavailableError,
+    _backbones,
     build_meta_model,
     check_weights_available,
     load_backbone,
     resolve_backbone,
     weights_id,
 )
-from skanimal.features import _backbones
 
 SHORT_NAMES = {
     "dino_vits8": "vit_small_patch8_224.dino",

@@ -24,14 +24,13 @@ from PIL import Image
 
 from skanimal.features import (
     EmbeddingCache,
+    _cache,
     default_cache_dir,
     image_keys,
     namespace_id,
 )
-from skanimal.features import _cache
 from skanimal.features._cache import DEFAULT_CACHE_ENV, CacheError
 from skanimal.utils import ImageReadError
-
 
 needs_posix = pytest.mark.skipif(os.name != "posix", reason="needs SIGKILL and fork()")
 

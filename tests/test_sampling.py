@@ -43,9 +43,9 @@ def _manual(path, *, crop=None, angle=None, flip=False, brightness=None):
     img = Image.open(path).convert("RGB")
     w, h = img.size
     if crop is not None:
-        l, t, r, b = crop
+        left, top, right, bottom = crop
         img = img.resize((w, h), Image.Resampling.BILINEAR,
-                         box=(l * w, t * h, w - r * w, h - b * h))
+                         box=(left * w, top * h, w - right * w, h - bottom * h))
     if angle is not None:
         img = img.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=0)
     if flip:

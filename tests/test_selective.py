@@ -546,8 +546,9 @@ def test_human_agreement_fisher_matches_formula(scores_with_subjects):
         r = np.corrcoef(x, h)[0, 1]
         n = x.size
         assert table.loc[row, "r"] == pytest.approx(r)
-        assert table.loc[row, "ci_low"] == pytest.approx(np.tanh(np.arctanh(r) - z / np.sqrt(n - 3)))
-        assert table.loc[row, "ci_high"] == pytest.approx(np.tanh(np.arctanh(r) + z / np.sqrt(n - 3)))
+        half = z / np.sqrt(n - 3)
+        assert table.loc[row, "ci_low"] == pytest.approx(np.tanh(np.arctanh(r) - half))
+        assert table.loc[row, "ci_high"] == pytest.approx(np.tanh(np.arctanh(r) + half))
         assert table.loc[row, "p_value"] == pytest.approx(stats.pearsonr(x, h).pvalue)
         assert table.loc[row, "n"] == n
     only_images = human_agreement(score, human)

@@ -207,8 +207,11 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
     --------
     >>> from skanimal.benchmark import network_methods
     >>> methods, skipped = network_methods("efficientnet_lite0", max_epochs=1)
-    >>> [m.name for m in methods]
-    ['Fine-tuned efficientnet_lite0', 'PainSeeker w/o PRSC (efficientnet_lite0)', 'PainSeeker (efficientnet_lite0)']
+    >>> for m in methods:
+    ...     print(m.name)
+    Fine-tuned efficientnet_lite0
+    PainSeeker w/o PRSC (efficientnet_lite0)
+    PainSeeker (efficientnet_lite0)
     """
     from ..features import check_weights_available, resolve_backbone
     from ..nets import FineTunedClassifier, PainSeekerClassifier

@@ -1,13 +1,5 @@
 """Image transformers that turn face images into feature vectors."""
 
-from ._lbp import LBP_SETTINGS, LBPFeatures, lbp_n_bins, make_lbp_svm
-
-__all__ = ["LBP_SETTINGS", "LBPFeatures", "lbp_n_bins", "make_lbp_svm"]
-
-from ._cache import CacheError, EmbeddingCache, default_cache_dir, image_keys, namespace_id
-
-__all__ += ["CacheError", "EmbeddingCache", "default_cache_dir", "image_keys", "namespace_id"]
-
 from ._backbones import (
     BACKBONES,
     BackboneSpec,
@@ -18,18 +10,28 @@ from ._backbones import (
     resolve_backbone,
     weights_id,
 )
+from ._cache import CacheError, EmbeddingCache, default_cache_dir, image_keys, namespace_id
+from ._deep import FEATURE_CODE_VERSION, DeepFeatures
+from ._lbp import LBP_SETTINGS, LBPFeatures, lbp_n_bins, make_lbp_svm
 
-__all__ += [
+__all__ = [
     "BACKBONES",
+    "FEATURE_CODE_VERSION",
+    "LBP_SETTINGS",
     "BackboneSpec",
+    "CacheError",
+    "DeepFeatures",
+    "EmbeddingCache",
+    "LBPFeatures",
     "WeightsUnavailableError",
     "build_meta_model",
     "check_weights_available",
+    "default_cache_dir",
+    "image_keys",
+    "lbp_n_bins",
     "load_backbone",
+    "make_lbp_svm",
+    "namespace_id",
     "resolve_backbone",
     "weights_id",
 ]
-
-from ._deep import FEATURE_CODE_VERSION, DeepFeatures
-
-__all__ += ["FEATURE_CODE_VERSION", "DeepFeatures"]

@@ -22,8 +22,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import ImageInputMixin
-from ..utils._validation import check_pair
 from ..utils._images import _image_path, check_images, image_input_kind, open_image
+from ..utils._validation import check_pair
 from ._backbones import (
     WeightsUnavailableError,
     build_meta_model,

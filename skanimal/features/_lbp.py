@@ -27,8 +27,8 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import ImageInputMixin
-from ..utils._validation import check_pair
 from ..utils._images import check_images, load_image
+from ..utils._validation import check_pair
 from ._cache import (
     EmbeddingCache,
     _fill_from_cache,

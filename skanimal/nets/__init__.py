@@ -2,15 +2,6 @@
 
 from ._base import ImageNetMixin, resolve_device
 from ._data import GroupValidSplit, ImageDataset, make_transforms
-
-__all__ = [
-    "GroupValidSplit",
-    "ImageDataset",
-    "ImageNetMixin",
-    "make_transforms",
-    "resolve_device",
-]
-
 from ._finetune import (
     FINETUNE_PRESETS,
     FineTunedClassifier,
@@ -18,15 +9,20 @@ from ._finetune import (
     StagedUnfreezer,
     backbone_stages,
 )
+from ._painseeker import PainSeekerClassifier, PainSeekerModule, prsc_loss
 
-__all__ += [
+__all__ = [
     "FINETUNE_PRESETS",
     "FineTunedClassifier",
     "FineTunedRegressor",
+    "GroupValidSplit",
+    "ImageDataset",
+    "ImageNetMixin",
+    "PainSeekerClassifier",
+    "PainSeekerModule",
     "StagedUnfreezer",
     "backbone_stages",
+    "make_transforms",
+    "prsc_loss",
+    "resolve_device",
 ]
-
-from ._painseeker import PainSeekerClassifier, PainSeekerModule, prsc_loss
-
-__all__ += ["PainSeekerClassifier", "PainSeekerModule", "prsc_loss"]

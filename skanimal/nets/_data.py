@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold, GroupKFold
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedGroupKFold
 from sklearn.utils.multiclass import type_of_target
 from torch.utils.data import Subset
 

@@ -14,9 +14,9 @@ import numbers
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 from skorch.callbacks import Callback, LRScheduler
-from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
 from ..features._backbones import load_backbone, resolve_backbone
@@ -347,7 +347,8 @@ class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
     random crop, flip) on training batches only, and an internal validation
     split that keeps subjects apart when ``groups`` are given to ``fit``.
 """ + _doc_params("GroupValidSplit(0.2)", "torch.nn.CrossEntropyLoss",
-                "image_size, train_resize, hflip, class_weight, sampler, random_state, device") + """
+                "image_size, train_resize, hflip, class_weight, sampler, random_state, "
+                "device") + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
