@@ -7,8 +7,10 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import (
+    check_estimator,
     check_estimator_repr,
     check_get_params_invariance,
     check_no_attributes_set_in_init,
@@ -102,3 +104,19 @@ def test_api():
                   check_parameters_default_constructible, check_get_params_invariance,
                   check_set_params):
         check("PSPILevelTransformer", PSPILevelTransformer())
+
+
+@pytest.mark.filterwarnings("ignore:Can't test estimator:sklearn.exceptions.SkipTestWarning")
+def test_tags_declare_one_column_input_like_label_encoder():
+    # a target transformer takes one column, as LabelEncoder does: its tags must not
+    # promise a 2-D feature table (scikit-learn's suite failed 20 checks on them)
+    tags = get_tags(PSPILevelTransformer())
+    assert tags.input_tags.one_d_array and not tags.input_tags.two_d_array
+    assert tags.target_tags.one_d_labels
+    results = check_estimator(PSPILevelTransformer(), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:80]) for r in results
+              if r["status"] == "failed"]
+    assert results and not failed
+    # the one column TransformedTargetRegressor passes still works
+    column = PSPILevelTransformer().fit(PSPI.reshape(-1, 1)).transform(PSPI.reshape(-1, 1))
+    assert np.array_equal(column[:, 0], LEVELS)

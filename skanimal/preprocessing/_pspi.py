@@ -166,6 +166,16 @@ class PSPILevelTransformer(TransformerMixin, BaseEstimator):
         pspi = np.interp(level, np.arange(_N_LEVELS), self.representatives_)
         return pspi[:, np.newaxis] if column else pspi
 
+    def __sklearn_tags__(self):
+        # A target transformer, like sklearn.preprocessing.LabelEncoder: X is
+        # one column of scores (1-D, or (n_samples, 1) as
+        # TransformedTargetRegressor passes it), not a 2-D feature table.
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.target_tags.one_d_labels = True
+        return tags
+
     def get_feature_names_out(self, input_features=None):
         """The name of the one output column.
 
