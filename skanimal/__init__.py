@@ -25,8 +25,12 @@ benchmark
     The benchmark suite behind ``skanimal benchmark``.
 utils
     Image input, validation and the image-estimator check suite.
+exceptions
+    :class:`SkanimalError`, the base class of the errors the user can fix.
 """
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+from .exceptions import SkanimalError  # noqa: E402  (after __version__, which submodules read)
+
+__all__ = ["SkanimalError", "__version__"]

@@ -11,13 +11,15 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ..exceptions import SkanimalError
+
 __all__ = ["DatasetError", "MissingFilesError"]
 
 #: File name extensions recognised as images by the folder loaders.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-class DatasetError(ValueError):
+class DatasetError(SkanimalError, ValueError):
     """A dataset on disk (manifest, folder, archive) is not in the expected form.
 
     The message names the file or folder at fault and, where it applies, the

@@ -46,6 +46,8 @@ from urllib.parse import urlparse
 import timm
 import torch
 
+from ..exceptions import SkanimalError
+
 __all__ = [
     "BACKBONES",
     "BackboneSpec",
@@ -189,7 +191,7 @@ _PYPI_WEIGHTS = MappingProxyType(
 )
 
 
-class WeightsUnavailableError(OSError):
+class WeightsUnavailableError(SkanimalError, OSError):
     """Pretrained weights cannot be had on this machine.
 
     Raised by :func:`load_backbone` (and by :func:`weights_id` where the

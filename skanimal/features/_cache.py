@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..exceptions import SkanimalError
 from ..utils._images import (
     ImageReadError,
     _is_augmented,
@@ -103,7 +104,7 @@ _INFO_COLUMNS = ["namespace", "config", "n_entries", "n_bytes", "dim", "created"
                  "last_used"]
 
 
-class CacheError(OSError):
+class CacheError(SkanimalError, OSError):
     """An embedding cache database cannot be used.
 
     Raised when the cache file is not a skanimal cache, is corrupt, was

@@ -25,6 +25,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..exceptions import SkanimalError
+
 __all__ = [
     "ImageReadError",
     "check_images",
@@ -53,7 +55,7 @@ def _resample_filter(resample):
         ) from None
 
 
-class ImageReadError(OSError):
+class ImageReadError(SkanimalError, OSError):
     """An image file could not be read or decoded.
 
     Raised by every skanimal function that reads images; the message names the
