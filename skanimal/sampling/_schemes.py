@@ -40,6 +40,13 @@ class SamplerChain(_BaseComposition, BaseSampler):
         The named samplers, applied in order. Their parameters are reachable
         as ``<name>__<parameter>`` (e.g. with ``set_params`` or in a search
         space).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the whole chain. When not None, every step that has a
+        ``random_state`` parameter gets its own seed, drawn from it in step
+        order (as :func:`make_paper_sampler` seeds its steps), in place of
+        its own ``random_state``; so ``set_params(random_state=0)`` (or
+        :func:`sklearn.utils.estimator_checks.set_random_state`) makes the
+        chain reproducible. None: each step keeps its own ``random_state``.
 
     Attributes
     ----------
@@ -75,14 +82,27 @@ class SamplerChain(_BaseComposition, BaseSampler):
     array([4, 4, 4])
     >>> bool(np.all(X_res == X[chain.sample_indices_]))
     True
+
+    One seed for the whole chain:
+
+    >>> chain = SamplerChain([("under", RandomFractionUnderSampler({0: 0.5})),
+    ...                       ("over", AugmentingOverSampler(augmentations=()))],
+    ...                      random_state=0)
+    >>> first = chain.fit_resample(X, y)[0]
+    >>> bool(np.all(chain.fit_resample(X, y)[0] == first))
+    True
+    >>> [step.random_state for _, step in chain.steps_] == [
+    ...     int(s) for s in np.random.RandomState(0).randint(2**31 - 1, size=2)]
+    True
     """
 
     _sampling_type = "bypass"
 
-    _parameter_constraints: dict = {"steps": [list]}
+    _parameter_constraints: dict = {"steps": [list], "random_state": ["random_state"]}
 
-    def __init__(self, steps):
+    def __init__(self, steps, *, random_state=None):
         self.steps = steps
+        self.random_state = random_state
 
     def get_params(self, deep=True):
         """Get the parameters of the chain and, with ``deep``, of its steps.
@@ -130,8 +150,14 @@ class SamplerChain(_BaseComposition, BaseSampler):
         if y is None:
             raise ValueError("SamplerChain requires y to be passed, but the target y is None.")
         steps, indices = [], np.arange(len(y))
-        for name, sampler in self.steps:
+        seeds = [None] * len(self.steps)
+        if self.random_state is not None:
+            rng = check_random_state(self.random_state)
+            seeds = [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=len(self.steps))]
+        for (name, sampler), seed in zip(self.steps, seeds):
             sampler = clone(sampler)
+            if seed is not None and "random_state" in sampler.get_params(deep=False):
+                sampler.set_params(random_state=seed)
             X, y = sampler.fit_resample(X, y)
             if indices is not None and hasattr(sampler, "sample_indices_"):
                 indices = indices[sampler.sample_indices_]
@@ -269,7 +295,9 @@ def make_paper_sampler(name, *, random_state=None):
     Returns
     -------
     sampler : AugmentingOverSampler or SamplerChain
-        An unfitted sampler.
+        An unfitted sampler; its ``random_state`` parameter is
+        ``random_state`` (a chain seeds its steps from it, so
+        ``set_params(random_state=...)`` reseeds the whole scheme).
 
     See Also
     --------
@@ -290,12 +318,9 @@ def make_paper_sampler(name, *, random_state=None):
         return AugmentingOverSampler(
             "auto", augmentations=("crop", "flip", "brightness"), n_ops=1,
             max_crop=0.1, brightness_std=0.2, random_state=random_state)
-    seeds = check_random_state(random_state).randint(np.iinfo(np.int32).max, size=2)
-    seeds = [None, None] if random_state is None else [int(s) for s in seeds]
     return SamplerChain([
-        ("under", RandomFractionUnderSampler({0: 0.2}, random_state=seeds[0])),
+        ("under", RandomFractionUnderSampler({0: 0.2})),
         ("over", AugmentingOverSampler(
             _UpToClassCount(classes=range(2, 7), reference=1),
-            augmentations=("flip", "rotate"), n_ops=1, max_angle=15.0,
-            random_state=seeds[1])),
-    ])
+            augmentations=("flip", "rotate"), n_ops=1, max_angle=15.0)),
+    ], random_state=random_state)
