@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy
 from sklearn.utils import check_random_state
@@ -186,10 +185,14 @@ class AugmentingOverSampler(_RowSampler, BaseOverSampler):
         The number of copies made for each class.
     sample_indices_ : ndarray of shape (n_new_samples,)
         The row of X behind each output row (the source of each copy).
-    augmentations_ : pandas.DataFrame
-        One row per copy: ``sample_index``, ``flip``, ``angle``, ``crop``
-        (left, top, right, bottom) and ``brightness`` applied (neutral values
-        for the duplicates of a feature table).
+    augmentations_ : dict of ndarray of shape (n_copies,)
+        The operations of each copy, as columns of plain arrays (so that a
+        fitted sampler can be stored with :mod:`skops.io`):
+        ``sample_index`` (int, the source row), ``flip`` (bool), ``angle``,
+        ``crop_left``, ``crop_top``, ``crop_right``, ``crop_bottom`` and
+        ``brightness`` (float); neutral values for the duplicates of a
+        feature table. ``pandas.DataFrame(sampler.augmentations_)`` shows
+        them as a table.
     n_features_in_ : int
         Number of features, when X is a 2-D table.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -293,13 +296,15 @@ class AugmentingOverSampler(_RowSampler, BaseOverSampler):
                 UserWarning, stacklevel=3)
             params = [self._draw(rng, ()) for _ in sources]
         self.sample_indices_ = np.concatenate([np.arange(len(y)), sources])
-        self.augmentations_ = pd.DataFrame({
+        crop = np.array([p["crop"] for p in params], dtype=float).reshape(-1, 4)
+        self.augmentations_ = {
             "sample_index": sources,
-            "flip": [p["flip"] for p in params],
-            "angle": [p["angle"] for p in params],
-            "crop": [p["crop"] for p in params],
-            "brightness": [p["brightness"] for p in params],
-        })
+            "flip": np.array([p["flip"] for p in params], dtype=bool),
+            "angle": np.array([p["angle"] for p in params], dtype=float),
+            **{f"crop_{side}": crop[:, k].copy()
+               for k, side in enumerate(("left", "top", "right", "bottom"))},
+            "brightness": np.array([p["brightness"] for p in params], dtype=float),
+        }
         y_res = y[self.sample_indices_]
         if kind == "table":
             return take_rows(X, kind, self.sample_indices_), y_res
