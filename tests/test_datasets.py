@@ -414,6 +414,103 @@ def test_load_manifest_inconsistent_label_names(tmp_path):
         load_manifest(csv)
 
 
+def test_load_manifest_numeric_labels_are_one_class_whatever_their_spelling(tmp_path):
+    # "1", "1.0" and " 1" are the same class; "0.0" is class 0
+    _write_images(tmp_path, ["a.png", "b.png", "c.png", "d.png"])
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject\n"
+                     "a.png,1,r1\nb.png,1.0,r2\nc.png,0.0,r1\nd.png, 1,r2")
+    b = load_manifest(csv)
+    assert b.target.tolist() == [1, 1, 0, 1] and b.target.dtype == np.int64
+    assert list(b.target_names) == ["0", "1"]
+    assert b.frame["label"].tolist() == [1, 1, 0, 1]
+    # labels that are numbers but not whole stay numbers (floats)
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject\na.png,0.5,r1\nb.png,1,r2")
+    assert load_manifest(csv).target.tolist() == [0.5, 1.0]
+
+
+@pytest.mark.parametrize("marker", ["NA", "nan", "N/A", "NULL", "None", "#N/A", "NaN"])
+def test_load_manifest_missing_markers_are_missing_values(tmp_path, marker):
+    _write_images(tmp_path, ["a.png", "b.png", "c.png"])
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject,score\n"
+                     f"a.png,1,r1,2\nb.png,{marker},r2,1\nc.png,0,r2,3")
+    with pytest.raises(DatasetError, match=(
+        rf"m\.csv.*empty or missing 'label' on data row\(s\) 2 .*"
+        rf"\('{re.escape(marker)}' read as missing\)"
+    )):
+        load_manifest(csv)
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject,score\n"
+                     f"a.png,1,r1,2\nb.png,0,{marker},1\nc.png,0,r2,3")
+    with pytest.raises(DatasetError, match=r"'subject' on data row\(s\) 2"):
+        load_manifest(csv)
+    # in a numeric column the marker is a missing number, not a reason to refuse
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject,score,weight\n"
+                     f"a.png,1,r1,2,{marker}\nb.png,0,r1,{marker},0.5\nc.png,0,r2,3,1")
+    f = load_manifest(csv).frame
+    assert np.isnan(f["score"][1]) and f["score"][2] == 3
+    assert f["weight"].dtype == np.float64 and np.isnan(f["weight"][0])
+
+
+def test_load_manifest_short_row_is_a_missing_subject(tmp_path):
+    _write_images(tmp_path, ["a.png", "b.png"])
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject\na.png,1,r1\nb.png,0")
+    with pytest.raises(DatasetError, match=r"'subject' on data row\(s\) 2"):
+        load_manifest(csv)
+
+
+def test_load_manifest_trailing_delimiter_on_every_row(tmp_path):
+    # a spreadsheet export: every data row ends with a comma, the header does not
+    _write_images(tmp_path, ["a.png", "b.png"])
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject\na.png,1,r1,\nb.png,0,r2,")
+    b = load_manifest(csv)
+    assert [os.path.basename(p) for p in b.images] == ["a.png", "b.png"]
+    assert b.target.tolist() == [1, 0] and list(b.groups) == ["r1", "r2"]
+    assert list(b.frame.columns) == ["path", "label", "subject"]
+    # values beyond the header are refused, not silently dropped
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject\na.png,1,r1\nb.png,0,r2,x")
+    with pytest.raises(DatasetError, match=r"m\.csv.*data row\(s\) 2 .*more values than "
+                       r"the header has columns \(3\)"):
+        load_manifest(csv)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32",
+                                      "utf-8-sig"])
+def test_load_manifest_unicode_with_byte_order_mark(tmp_path, encoding):
+    _write_images(tmp_path, ["é.png", "b.png"])
+    text = "path,label,subject\né.png,1,Rémi\nb.png,0,r2\n"
+    data = text.encode(encoding)
+    if encoding in ("utf-16-le", "utf-16-be"):  # these codecs write no BOM by themselves
+        data = "\ufeff".encode(encoding) + data
+    (tmp_path / "m.csv").write_bytes(data)
+    b = load_manifest(tmp_path / "m.csv")
+    assert list(b.frame.columns) == ["path", "label", "subject"]
+    assert list(b.groups) == ["Rémi", "r2"]
+    assert os.path.basename(b.images[0]) == "é.png"
+
+
+def test_load_manifest_not_utf8_names_the_file_and_line(tmp_path):
+    _write_images(tmp_path, ["a.png", "b.png"])
+    (tmp_path / "latin.csv").write_bytes(
+        "path,label,subject\na.png,1,r1\nb.png,0,Rémi\n".encode("latin-1"))
+    with pytest.raises(DatasetError, match=r"latin\.csv' is not UTF-8 text: byte 0xe9 on "
+                       r"line 3 .*Latin-1.*Save it as UTF-8"):
+        load_manifest(tmp_path / "latin.csv")
+    # UTF-16 without a byte-order mark: ASCII text decodes as UTF-8 with NUL
+    # bytes, which no CSV holds
+    for name, text in [("u16.csv", "path,label,subject\nb.png,0,Remi\n"),
+                       ("u16e.csv", "path,label,subject\nb.png,0,Rémi\n")]:
+        (tmp_path / name).write_bytes(text.encode("utf-16-le"))
+        with pytest.raises(DatasetError, match=rf"{name[:-4]}\.csv' holds NUL bytes "
+                           r"\(line 1\).*UTF-16.*Save it as UTF-8"):
+            load_manifest(tmp_path / name)
+
+
+def test_load_manifest_folder_is_not_a_missing_file(tmp_path):
+    (tmp_path / "study").mkdir()
+    with pytest.raises(DatasetError, match=r"study' is a folder, not a CSV file.*"
+                       r"manifest\.csv"):
+        load_manifest(tmp_path / "study")
+
+
 # --------------------------------------------------------------------------
 # load_image_folder
 # --------------------------------------------------------------------------

@@ -154,10 +154,31 @@ def format_items(items, limit=5):
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
+#: Cell texts read as a missing value (compared case-insensitively, after
+#: stripping spaces): pandas' default ``na_values``, which spreadsheet and R
+#: exports write for an empty cell.
+MISSING_MARKERS = frozenset({
+    "", "#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan",
+    "<na>", "n/a", "na", "nan", "null", "none",
+})
+
 
 def is_blank(series):
     """Boolean mask of empty (or whitespace-only) cells of a str column."""
     return series.astype(str).str.strip() == ""
+
+
+def is_missing(series):
+    """Boolean mask of cells that are empty or hold a missing-value marker.
+
+    The markers are :data:`MISSING_MARKERS` (``"NA"``, ``"nan"``, ``"NULL"``,
+    ``"None"``, ``"#N/A"`` ...), compared case-insensitively.
+    """
+    return series.astype(str).str.strip().str.lower().isin(MISSING_MARKERS).to_numpy()
+
+
+def _is_marker(text):
+    return text.strip().lower() in MISSING_MARKERS
 
 
 def all_integers(values):
@@ -173,14 +194,44 @@ def to_number(value):
     return float(text)
 
 
+def numeric_labels(values):
+    """Labels as numbers when every one is a finite number, else None.
+
+    ``"1"``, ``"1.0"`` and ``" 1 "`` are the same class: all-integral labels
+    become ``int64``, others ``float64``.
+
+    Examples
+    --------
+    >>> from skanimal.datasets._base import numeric_labels
+    >>> numeric_labels(["1", "1.0", "0"])
+    array([1, 1, 0])
+    >>> numeric_labels(["0.5", "1"])
+    array([0.5, 1. ])
+    >>> print(numeric_labels(["1", "pain"]))
+    None
+    """
+    try:
+        numbers = np.array([to_number(v) for v in values], dtype=np.float64)
+    except (ValueError, OverflowError):
+        return None
+    if len(numbers) == 0 or not np.isfinite(numbers).all():
+        return None
+    integral = numbers == np.rint(numbers)
+    if integral.all() and np.abs(numbers).max() < 2**53:
+        return numbers.astype(np.int64)
+    return numbers
+
+
 def infer_column(series):
     """Convert a column of strings to int, float or bool where all cells fit.
 
-    Empty cells become NaN in numeric columns; a column that is not entirely
-    numeric (or boolean) is kept as strings, empty cells as ``""``.
+    Empty cells and missing-value markers (:data:`MISSING_MARKERS`, such as
+    ``"NA"``) become NaN in numeric columns; a column that is not entirely
+    numeric (or boolean) is kept as strings, as written (empty cells as ``""``).
     """
     text = series.astype(str).str.strip()
-    filled = text[text != ""]
+    missing = text.map(_is_marker)
+    filled = text[~missing]
     if len(filled) == 0:
         return pd.Series(np.full(len(series), np.nan), index=series.index)
     if filled.isin(["True", "False"]).all() and len(filled) == len(text):
@@ -188,7 +239,7 @@ def infer_column(series):
     if all_integers(filled) and len(filled) == len(text):
         return pd.Series([int(v) for v in text], index=series.index, dtype=np.int64)
     try:
-        vals = [float(v) if v != "" else np.nan for v in text]
+        vals = [np.nan if m else float(v) for v, m in zip(text, missing)]
     except ValueError:
         return series
     return pd.Series(vals, index=series.index, dtype=np.float64)

@@ -9,6 +9,9 @@ and a face box ``x0, y0, x1, y1``; any other column is kept.
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import codecs
+import csv as _csv
+import io
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -23,12 +26,12 @@ from ._base import (
     IMAGE_EXTENSIONS,
     DatasetError,
     MissingFilesError,
-    all_integers,
     describe,
     format_items,
     infer_column,
-    is_blank,
+    is_missing,
     make_bunch,
+    numeric_labels,
     object_array,
     to_number,
 )
@@ -71,12 +74,17 @@ def load_manifest(path, *, check_files=True):
     Parameters
     ----------
     path : str or os.PathLike
-        The CSV file. Required columns: ``path`` (image file, relative to the
-        CSV's folder or absolute), ``label`` (the class) and ``subject`` (the
-        animal or person shown). Optional columns: ``label_name`` (the name of
-        each integer label), ``video``, ``time``, ``score`` (e.g. a grimace
-        score) and a face box ``x0, y0, x1, y1`` (pixels, all four or none;
-        rows may leave all four empty). Any other column is kept in ``frame``.
+        The CSV file, UTF-8 text (a UTF-8, UTF-16 or UTF-32 file that starts
+        with a byte-order mark is read too). Required columns: ``path`` (image
+        file, relative to the CSV's folder or absolute), ``label`` (the class)
+        and ``subject`` (the animal or person shown). Optional columns:
+        ``label_name`` (the name of each integer label), ``video``, ``time``,
+        ``score`` (e.g. a grimace score) and a face box ``x0, y0, x1, y1``
+        (pixels, all four or none; rows may leave all four empty). Any other
+        column is kept in ``frame``. Empty cells and the usual missing-value
+        markers (``NA``, ``N/A``, ``nan``, ``NULL``, ``None``, ``#N/A`` ...,
+        any case) are missing values. A delimiter at the end of every data
+        row, as some spreadsheet programs export, is ignored.
     check_files : bool, default=True
         Check that every image file exists.
 
@@ -88,8 +96,9 @@ def load_manifest(path, *, check_files=True):
         images : ndarray of str of shape (n_samples,)
             Absolute image paths (object array).
         target : ndarray of shape (n_samples,)
-            The ``label`` column: integers when every label is an integer,
-            else strings.
+            The ``label`` column: when every label is a number, integers if
+            all are whole (``"1"`` and ``"1.0"`` are the same class) and
+            floats otherwise; else the labels as strings.
         groups : ndarray of str of shape (n_samples,)
             The ``subject`` column, as strings (``"rat01"`` stays
             ``"rat01"``, ``7`` becomes ``"7"``).
@@ -111,8 +120,10 @@ def load_manifest(path, *, check_files=True):
     FileNotFoundError
         If ``path`` does not exist.
     DatasetError
-        A :class:`ValueError` naming the CSV, for missing required columns,
-        no rows, empty labels, subjects or paths, duplicated paths, partial,
+        A :class:`ValueError` naming the CSV, for a folder given as ``path``,
+        a file that is not UTF-8 text (and has no byte-order mark), rows with
+        more values than the header has columns, missing required columns,
+        no rows, missing labels, subjects or paths, duplicated paths, partial,
         non-numeric or empty (``x1 <= x0`` or ``y1 <= y0``) boxes, non-numeric
         ``time`` or ``score``, or label names that do not map one to one to
         labels.
@@ -136,17 +147,7 @@ def load_manifest(path, *, check_files=True):
     12 ['no pain', 'pain']
     """
     csv = os.path.abspath(os.fspath(path))
-    if not os.path.isfile(csv):
-        raise FileNotFoundError(f"manifest file {csv!r} does not exist.")
-    try:
-        raw = pd.read_csv(csv, dtype=str, keep_default_na=False, skipinitialspace=True,
-                          encoding="utf-8-sig")
-    except pd.errors.EmptyDataError:
-        raise DatasetError(f"manifest {csv!r} is empty: expected a header row with "
-                           f"the columns {', '.join(_REQUIRED)}.") from None
-    except pd.errors.ParserError as exc:
-        raise DatasetError(f"manifest {csv!r} is not a valid CSV file: {exc}") from exc
-    raw.columns = [str(c).strip() for c in raw.columns]
+    raw = _read_manifest(csv)
 
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
@@ -164,10 +165,15 @@ def load_manifest(path, *, check_files=True):
         ("label_name",) if "label_name" in raw.columns else ()
     ):
         raw[col] = raw[col].astype(str).str.strip()
-        blank = is_blank(raw[col])
-        if blank.any():
+        missing = is_missing(raw[col])
+        if missing.any():
+            markers = sorted(set(raw[col][missing]) - {""})
+            said = (
+                f" ({', '.join(map(repr, markers))} read as missing)" if markers else ""
+            )
             raise DatasetError(
-                f"manifest {csv!r}: empty or missing {col!r} on {_row_text(_rows(blank))}."
+                f"manifest {csv!r}: empty or missing {col!r} on "
+                f"{_row_text(_rows(missing))}{said}. Every row needs a {col}."
             )
 
     base = os.path.dirname(csv)
@@ -203,11 +209,9 @@ def load_manifest(path, *, check_files=True):
 
     _check_box(frame, csv)
 
-    labels = raw["label"]
-    if all_integers(labels):
-        target = np.array([int(v) for v in labels], dtype=np.int64)
-    else:
-        target = object_array(labels)
+    target = numeric_labels(raw["label"])
+    if target is None:
+        target = object_array(raw["label"])
     frame["label"] = target
     if "label_name" in frame.columns:
         target_names = _names_from_column(target, frame["label_name"], csv)
@@ -225,8 +229,8 @@ def _numeric_column(column, name, csv):
     values = column.astype(str).str.strip()
     out = np.full(len(values), np.nan)
     bad = []
-    for i, v in enumerate(values):
-        if v == "":
+    for i, (v, missing) in enumerate(zip(values, is_missing(values))):
+        if missing:
             continue
         try:
             out[i] = to_number(v)
@@ -238,6 +242,86 @@ def _numeric_column(column, name, csv):
             f"{_row_text(bad)} (e.g. {values.iloc[bad[0] - 1]!r})."
         )
     return out
+
+
+_BOMS = (  # longest first: the UTF-32 LE mark starts with the UTF-16 LE one
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _manifest_text(csv):
+    """The text of a manifest: UTF-8, or the Unicode encoding its byte-order mark names."""
+    if os.path.isdir(csv):
+        raise DatasetError(
+            f"manifest {csv!r} is a folder, not a CSV file; pass the manifest file "
+            f"itself, e.g. {os.path.join(csv, 'manifest.csv')!r}."
+        )
+    if not os.path.isfile(csv):
+        raise FileNotFoundError(f"manifest file {csv!r} does not exist.")
+    with open(csv, "rb") as fh:
+        data = fh.read()
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    fix = 'Save it as UTF-8 ("CSV UTF-8" in spreadsheet programs) and load it again.'
+    if encoding == "utf-8" and b"\x00" in data:
+        # valid UTF-8 may hold NUL bytes, but no CSV text does
+        raise DatasetError(
+            f"manifest {csv!r} holds NUL bytes (line {data[: data.index(0)].count(10) + 1}),"
+            f" as UTF-16 text without a byte-order mark does; it is not UTF-8 text. {fix}"
+        )
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(
+            f"manifest {csv!r} is not {encoding.upper()} text: byte "
+            f"0x{data[exc.start]:02x} on line {data[: exc.start].count(10) + 1} cannot be "
+            "decoded (it may be Latin-1 or Windows-1252 text, as older spreadsheet "
+            f"programs export). {fix}"
+        ) from None
+
+
+def _read_manifest(csv):
+    """The manifest as a frame of stripped-name str columns, every cell as written."""
+    text = _manifest_text(csv)
+    try:
+        # index_col=False: a spreadsheet export that ends every data row with a
+        # delimiter must not make the path column the index; its empty last
+        # fields are dropped (a usecols keeps pandas from warning on each row,
+        # and _check_row_widths refuses rows whose extra fields hold values)
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                          skipinitialspace=True, index_col=False,
+                          usecols=lambda name: True)
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"manifest {csv!r} is empty: expected a header row with "
+                           f"the columns {', '.join(_REQUIRED)}.") from None
+    except pd.errors.ParserError as exc:
+        raise DatasetError(f"manifest {csv!r} is not a valid CSV file: {exc}") from exc
+    _check_row_widths(text, len(raw.columns), csv)
+    raw.columns = [str(c).strip() for c in raw.columns]
+    return raw
+
+
+def _check_row_widths(text, n_columns, csv):
+    """Refuse data rows with more non-empty fields than the header has columns.
+
+    Trailing empty fields (a delimiter at the end of every row) are dropped by
+    ``index_col=False``; a row with values beyond the header would lose them.
+    """
+    records = (r for r in _csv.reader(io.StringIO(text), skipinitialspace=True) if r)
+    next(records, None)  # the header
+    wide = [
+        k for k, record in enumerate(records, start=1)
+        if len(record) > n_columns and any(f.strip() for f in record[n_columns:])
+    ]
+    if wide:
+        raise DatasetError(
+            f"manifest {csv!r}: {_row_text(wide)} have more values than the header has "
+            f"columns ({n_columns}); add the missing column names to the header or "
+            "remove the extra values."
+        )
 
 
 def _check_box(frame, csv):
