@@ -11,7 +11,14 @@ from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    GroupKFold,
+    KFold,
+    LeaveOneGroupOut,
+    StratifiedGroupKFold,
+    cross_validate,
+)
 from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import get_tags
@@ -40,14 +47,11 @@ from skanimal.selective import (
 
 @parametrize_with_checks(
     [
-        # threshold 0 keeps every sample, so the checks' accuracy tests apply.
-        # abstain_value=-2: the checks use the labels {-1, 1}, for which the
-        # default "auto" (-1) raises by design (see test_abstain_value_errors)
-        ConfidenceThresholdClassifier(LogisticRegression(), threshold=0.0,
-                                      abstain_value=-2),
+        # threshold 0 keeps every sample, so the checks' accuracy tests apply;
+        # the checks use the labels {-1, 1}, for which "auto" picks -2
+        ConfidenceThresholdClassifier(LogisticRegression(), threshold=0.0),
         ConfidenceThresholdClassifierCV(LogisticRegression(), target="coverage",
-                                        target_value=1.0, cv=KFold(3),
-                                        abstain_value=-2),
+                                        target_value=1.0, cv=KFold(3)),
     ],
 )
 def test_sklearn_compatible(estimator, check):
@@ -213,7 +217,6 @@ def test_abstains_below_threshold(table_data):
     assert y_pred.dtype == np.int64 and clf.abstain_value_ == -1
     assert 0 < np.mean(y_pred == -1) < 1  # some, not all, abstentions
     np.testing.assert_allclose(clf.confidence(X), proba.max(axis=1))
-    assert clf.train_coverage_ == pytest.approx(np.mean(expected != -1))
     # score is the selective accuracy
     kept = expected != -1
     assert clf.score(X, y) == pytest.approx(np.mean(expected[kept] == y[kept]))
@@ -231,10 +234,33 @@ def test_threshold_boundary_is_inclusive():
     X, y = np.zeros((8, 1)), np.array([0, 0, 1, 1, 1, 1, 1, 1])
     kept = ConfidenceThresholdClassifier(DummyClassifier(), threshold=0.75).fit(X, y)
     np.testing.assert_array_equal(kept.predict(X), np.ones(8))
-    assert kept.train_coverage_ == 1.0
     dropped = ConfidenceThresholdClassifier(DummyClassifier(), threshold=0.76).fit(X, y)
     np.testing.assert_array_equal(dropped.predict(X), np.full(8, -1))
-    assert dropped.train_coverage_ == 0.0 and np.isnan(dropped.score(X, y))
+
+
+def test_score_when_everything_is_abstained_on_is_zero_not_nan():
+    # a NaN score would poison the ranking of a GridSearchCV
+    X, y = np.zeros((8, 1)), np.array([0, 0, 1, 1, 1, 1, 1, 1])
+    dropped = ConfidenceThresholdClassifier(DummyClassifier(), threshold=0.76).fit(X, y)
+    assert dropped.score(X, y) == 0.0
+    assert np.isnan(selective_accuracy_score(y, dropped.predict(X)))  # the metric: undefined
+    search = GridSearchCV(ConfidenceThresholdClassifier(DummyClassifier()),
+                          {"threshold": [0.5, 0.99]}, cv=2).fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert search.best_params_ == {"threshold": 0.5}
+
+
+def test_fit_does_not_predict_the_training_set():
+    # train_coverage_ is gone: fit costs one fit and no predict_proba pass
+    class Counting(LogisticRegression):
+        def predict_proba(self, X):
+            type(self).calls += 1
+            return super().predict_proba(X)
+
+    Counting.calls = 0
+    X, y = np.arange(20.0)[:, None], np.tile([0, 1], 10)
+    clf = ConfidenceThresholdClassifier(Counting()).fit(X, y)
+    assert Counting.calls == 0 and not hasattr(clf, "train_coverage_")
 
 
 def test_abstain_value_for_string_classes(table_data):
@@ -250,10 +276,27 @@ def test_abstain_value_for_string_classes(table_data):
     assert y_pred.dtype == object and -1 in y_pred.tolist()
 
 
+@pytest.mark.parametrize("classes, expected", [
+    ([-1, 1], -2),
+    ([-3, -1, 0], -4),
+    ([2.0, -1.0], -2),
+    (["abstain", "pain"], "abstain_"),
+    (["abstain", "abstain_", "x"], "abstain__"),
+])
+def test_auto_abstain_value_is_never_a_class(table_data, classes, expected):
+    X, y, _ = table_data
+    labels = np.asarray(classes, dtype=object if isinstance(classes[0], str) else None)
+    labels = labels[np.arange(len(y)) % len(classes)]
+    clf = ConfidenceThresholdClassifier(LogisticRegression(), threshold=0.9).fit(X, labels)
+    assert clf.abstain_value_ == expected
+    assert expected not in clf.classes_.tolist()
+    y_pred = clf.predict(X)
+    abstained = np.array([p == expected for p in y_pred.tolist()])
+    np.testing.assert_array_equal(abstained, clf.confidence(X) < 0.9)
+
+
 def test_abstain_value_errors(table_data):
     X, y, _ = table_data
-    with pytest.raises(ValueError, match="abstain_value='auto'.*-1 is one of"):
-        ConfidenceThresholdClassifier(LogisticRegression()).fit(X, 2 * y - 1)
     with pytest.raises(ValueError, match="abstain_value=1 is one of the classes"):
         ConfidenceThresholdClassifier(LogisticRegression(), abstain_value=1).fit(X, y)
     # the same labels work with an explicit abstain value
@@ -283,7 +326,7 @@ def test_pickle_and_clone(table_data):
     clf.fit(X, y)
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(again.predict(X), clf.predict(X))
-    assert again.train_coverage_ == clf.train_coverage_
+    np.testing.assert_array_equal(again.confidence(X), clf.confidence(X))
     fresh = clone(clf)
     assert not hasattr(fresh, "estimator_")
     assert fresh.get_params()["estimator__C"] == 0.5 and fresh.threshold == 0.7
@@ -608,3 +651,48 @@ def test_agreement_with_rgs_on_grimace_faces(grimace_lbp):
         stats.pearsonr(score, faces.frame["rgs"]).statistic)
     assert table.loc["image", "r"] > 0  # pain score rises with the grimace score
     assert table.loc["subject", "n"] == 4
+
+
+def test_score_request_sample_weight_is_honoured(table_data):
+    X, y, _ = table_data
+    w = np.linspace(0.1, 3.0, len(y))
+    folds = list(KFold(3).split(X))
+    with config_context(enable_metadata_routing=True):
+        clf = ConfidenceThresholdClassifier(
+            LogisticRegression().set_fit_request(sample_weight=False), threshold=0.55
+        ).set_score_request(sample_weight=True)
+        scores = cross_validate(clf, X, y, cv=folds, params={"sample_weight": w})
+    differs = []
+    for (train, test), score in zip(folds, scores["test_score"]):
+        fitted = clone(clf).fit(X[train], y[train])
+        expected = selective_accuracy_score(y[test], fitted.predict(X[test]),
+                                            sample_weight=w[test])
+        assert score == pytest.approx(expected)
+        unweighted = selective_accuracy_score(y[test], fitted.predict(X[test]))
+        differs.append(expected != pytest.approx(unweighted))
+    assert any(differs)  # the weights matter here
+
+
+def test_cv_threshold_is_chosen_on_weighted_held_out_curve(table_data):
+    X, y, groups = table_data
+    rng = np.random.default_rng(3)
+    w = rng.uniform(0.0, 5.0, len(y))
+    cv = StratifiedGroupKFold(3)
+    clf = ConfidenceThresholdClassifierCV(LogisticRegression(), target="coverage",
+                                          target_value=0.5, cv=cv)
+    weighted = clone(clf).fit(X, y, groups=groups, sample_weight=w)
+    plain = clone(clf).fit(X, y, groups=groups)
+    # the same choice by hand, from the out-of-fold predictions
+    y_pred, conf = np.empty(len(y), dtype=y.dtype), np.empty(len(y))
+    for train, test in cv.split(X, y, groups):
+        model = LogisticRegression().fit(X[train], y[train], sample_weight=w[train])
+        proba = model.predict_proba(X[test])
+        y_pred[test], conf[test] = model.classes_[proba.argmax(1)], proba.max(1)
+    coverage, _, thresholds = risk_coverage_curve(y, y_pred, conf, sample_weight=w)
+    expected = thresholds[np.flatnonzero(coverage >= 0.5)[0]]
+    assert weighted.threshold_ == pytest.approx(expected)
+    assert weighted.best_coverage_ >= 0.5
+    assert weighted.threshold_ != pytest.approx(plain.threshold_)
+    # the refitted inner estimator got the weights too
+    refit = LogisticRegression().fit(X, y, sample_weight=w)
+    np.testing.assert_allclose(weighted.estimator_.coef_, refit.coef_)

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ..utils._labels import auto_abstain_value, labels_equal
-from ._subject_report import _py
+from ..utils._validation import _py
 
 __all__ = [
     "aggregate_predictions",
@@ -82,10 +82,15 @@ def _is_text(values):
     return values.dtype.kind in "OUST" and any(isinstance(v, str) for v in values)
 
 
-def _resolve_abstain(abstain_value, labels):
-    """``"auto"`` -> -1 for numeric labels, ``"abstain"`` for text labels."""
+def _resolve_abstain(abstain_value, labels, *, avoid_labels):
+    """``"auto"`` -> -1 for numeric labels, ``"abstain"`` for text labels.
+
+    `avoid_labels` when `labels` are the classes (then the value is never one
+    of them, as for the abstaining classifiers); not when they are predictions
+    that may already hold the abstain value.
+    """
     if isinstance(abstain_value, str) and abstain_value == "auto":
-        return auto_abstain_value(labels)
+        return auto_abstain_value(labels, avoid_labels=avoid_labels)
     return abstain_value
 
 
@@ -125,7 +130,7 @@ def _constant_per_group(values, codes, uniques, name):
 def _empty_vote(abstain_value, labels):
     """The prediction of a group without a kept image: never a real label."""
     if abstain_value is None:  # only the threshold skips images
-        return _resolve_abstain("auto", labels)
+        return _resolve_abstain("auto", labels, avoid_labels=True)
     return abstain_value
 
 
@@ -259,7 +264,9 @@ def aggregate_predictions(
         The prediction that means "abstained": ``"auto"`` is -1 for numeric
         predictions and ``"abstain"`` for text labels (the convention of
         :class:`~skanimal.selective.ConfidenceThresholdClassifier`); None means
-        that no prediction is an abstention.
+        that no prediction is an abstention. A classifier one of whose classes
+        is -1 (or ``"abstain"``) abstains with another value: pass its
+        ``abstain_value_`` here.
     frame_times : array-like of shape (n_samples,), default=None
         Time of each image in its video, in seconds. A group's duration is
         then ``max - min + frame_interval``: n frames grabbed every
@@ -348,7 +355,7 @@ def aggregate_predictions(
     groups = _column(groups, "groups", n)
     uniques, codes = _factorize(groups)
     n_groups = len(uniques)
-    abstain_value = _resolve_abstain(abstain_value, y_pred)
+    abstain_value = _resolve_abstain(abstain_value, y_pred, avoid_labels=False)
     _check_pos_label(pos_label, y_pred, abstain_value)
 
     if y_proba is not None:
@@ -635,7 +642,7 @@ def _group_predictions(y_true, y_pred, groups, *, abstain_value, vote="majority"
     uniques, codes = _factorize(groups)
     n_groups = len(uniques)
     truth = _constant_per_group(y_true, codes, uniques, "y_true")
-    abstain_value = _resolve_abstain(abstain_value, y_true)
+    abstain_value = _resolve_abstain(abstain_value, y_true, avoid_labels=True)
     kept = np.ones(n, dtype=bool)
     if y_pred is not None:
         y_pred = _column(y_pred, "y_pred", n)

@@ -9,17 +9,14 @@ subject and pooled over all folds.
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import time
-import traceback
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
-from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -27,10 +24,11 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_method_params, _num_samples
+from sklearn.utils.validation import _num_samples
 
-from ..utils._validation import check_groups, check_subject_splits
+from ..metrics import binary_scores, multiclass_scores, regression_scores
+from ..utils._folds import fit_folds, out_of_fold
+from ..utils._validation import _py, check_groups, check_subject_splits
 
 __all__ = ["subject_report", "SUMMARY_ROWS"]
 
@@ -58,129 +56,37 @@ _REGRESSION_DEFAULT = ("pearson_r", "mae", "rmse")
 _REGRESSION_EXTRA = ("r2",)
 
 
-# --------------------------------------------------------------------------- #
-# Metric arithmetic. Every ratio whose denominator is zero is NaN, which is
-# scikit-learn's ``zero_division=np.nan`` convention: F1 = 2TP / (2TP + FP + FN)
-# is NaN only when the subject has neither true nor predicted positives; a
-# subject without positives on which the model predicts some is scored 0.
-# --------------------------------------------------------------------------- #
-
-
-def _ratio(num, den):
-    return float(num) / float(den) if den else np.nan
-
-
-def _binary_counts(y_true, y_pred, pos_label):
-    true_pos = y_true == pos_label
-    pred_pos = y_pred == pos_label
-    return np.array(
-        [
-            np.sum(true_pos & pred_pos),  # tp
-            np.sum(~true_pos & ~pred_pos),  # tn
-            np.sum(~true_pos & pred_pos),  # fp
-            np.sum(true_pos & ~pred_pos),  # fn
-        ],
-        dtype=np.int64,
-    )
-
-
-def _binary_scores(counts):
-    tp, tn, fp, fn = (int(c) for c in counts)
-    recall = _ratio(tp, tp + fn)
-    specificity = _ratio(tn, tn + fp)
-    return {
-        "tp": tp,
-        "tn": tn,
-        "fp": fp,
-        "fn": fn,
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        "accuracy": _ratio(tp + tn, tp + tn + fp + fn),
-        "precision": _ratio(tp, tp + fp),
-        "recall": recall,
-        "sensitivity": recall,
-        "specificity": specificity,
-        "balanced_accuracy": float(np.nanmean([recall, specificity]))
-        if not (np.isnan(recall) and np.isnan(specificity))
-        else np.nan,
-    }
-
-
 def _selective_columns(task):
     extra = ("selective_sensitivity", "selective_specificity") if task == "binary" else ()
     return ("n_retained", "coverage", "selective_accuracy", *extra)
 
 
-def _selective_scores(kept, n, task):
-    """Scores of the retained images, from their counts (or confusion matrix)."""
+def _scores(task, y_true, y_pred, *, pos_label, classes, retained=None):
+    """The metric columns of one set of predictions (a subject's, or all)."""
     if task == "binary":
-        scores = _binary_scores(kept)
-        n_kept = int(np.sum(kept))
-        out = {"selective_sensitivity": scores["sensitivity"],
-               "selective_specificity": scores["specificity"],
-               "selective_accuracy": scores["accuracy"]}
+        values = binary_scores(y_true, y_pred, pos_label=pos_label)
+    elif task == "multiclass":
+        values = multiclass_scores(y_true, y_pred, labels=classes)
     else:
-        n_kept = int(np.sum(kept))
-        out = {"selective_accuracy": _ratio(np.trace(kept), n_kept)}
-    return {"n_retained": n_kept, "coverage": _ratio(n_kept, n), **out}
-
-
-def _confusion(y_true, y_pred, classes):
-    """Confusion matrix, rows = true class, columns = predicted class."""
-    true_idx = np.searchsorted(classes, y_true)
-    pred_idx = np.searchsorted(classes, y_pred)
-    k = len(classes)
-    return np.bincount(true_idx * k + pred_idx, minlength=k * k).reshape(k, k)
-
-
-def _nanmean(values):
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    return float(np.mean(values)) if values.size else np.nan
-
-
-def _multiclass_scores(cm, classes):
-    tp = np.diag(cm)
-    fp = cm.sum(axis=0) - tp
-    fn = cm.sum(axis=1) - tp
-    precision = [_ratio(a, a + b) for a, b in zip(tp, fp)]
-    recall = [_ratio(a, a + b) for a, b in zip(tp, fn)]
-    f1 = [_ratio(2 * a, 2 * a + b + c) for a, b, c in zip(tp, fp, fn)]
-    scores = {
-        "accuracy": _ratio(tp.sum(), cm.sum()),
-        "precision_macro": _nanmean(precision),
-        "recall_macro": _nanmean(recall),
-        "f1_macro": _nanmean(f1),
-    }
-    for name, values in zip(_PER_CLASS, (precision, recall, f1)):
-        for c, v in zip(classes, values):
-            scores[f"{name}[{c}]"] = v
-    return scores
-
-
-def _regression_scores(y_true, y_pred):
-    y_true = np.asarray(y_true, dtype=float)
-    y_pred = np.asarray(y_pred, dtype=float)
-    err = y_pred - y_true
-    dt, dp = y_true - y_true.mean(), y_pred - y_pred.mean()
-    den = np.sqrt(np.sum(dt**2) * np.sum(dp**2))
-    ss_tot = np.sum(dt**2)
-    return {
-        # NaN for a constant vector (correlation undefined) or a single sample.
-        "pearson_r": float(np.sum(dt * dp) / den) if den > 0 else np.nan,
-        "mae": float(np.mean(np.abs(err))),
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "r2": float(1.0 - np.sum(err**2) / ss_tot) if ss_tot > 0 else np.nan,
-    }
+        return regression_scores(y_true, y_pred)
+    if retained is not None:
+        n_kept = int(np.sum(retained))
+        kept = (y_true[retained], y_pred[retained])
+        values["n_retained"] = n_kept
+        values["coverage"] = n_kept / len(y_true) if len(y_true) else np.nan
+        if task == "binary":
+            kept_scores = binary_scores(*kept, pos_label=pos_label)
+            values["selective_sensitivity"] = kept_scores["sensitivity"]
+            values["selective_specificity"] = kept_scores["specificity"]
+            values["selective_accuracy"] = kept_scores["accuracy"]
+        else:
+            values["selective_accuracy"] = multiclass_scores(*kept, labels=classes)["accuracy"]
+    return values
 
 
 # --------------------------------------------------------------------------- #
 # Validation helpers
 # --------------------------------------------------------------------------- #
-
-
-def _py(value):
-    """A numpy scalar as the equivalent Python scalar (for indexes and attrs)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_y(y, n_samples):
@@ -375,42 +281,99 @@ def _make_folds(cv, X, y, groups, classifier):
     return folds, tested
 
 
-def _fit_and_predict(
-    estimator, X, y, train, test, params, fold, subjects, error_score, confidence=False
-):
-    """Fit on train, predict test; return a dict (runs in a joblib worker)."""
-    result = {"fold": fold, "y_pred": None, "error": None, "fit_time": np.nan,
-              "confidence": None}
-    result["predict_time"] = np.nan
-    try:
-        fit_params = _check_method_params(X, params=params, indices=train)
-        start = time.perf_counter()
-        estimator.fit(_safe_indexing(X, train), y[train], **fit_params)
-        result["fit_time"] = time.perf_counter() - start
-        start = time.perf_counter()
-        y_pred = np.asarray(estimator.predict(_safe_indexing(X, test)))
-        result["predict_time"] = time.perf_counter() - start
-        if y_pred.ndim == 2 and y_pred.shape[1] == 1:
-            y_pred = y_pred.ravel()
-        if y_pred.shape != (len(test),):
-            raise ValueError(
-                f"predict returned shape {y_pred.shape}, expected ({len(test)},)."
+def _check_abstention(abstain_threshold, task, estimator):
+    """Whether the report abstains; an error where it cannot."""
+    if abstain_threshold is None:
+        return False
+    if task == "regression":
+        raise ValueError(
+            "abstain_threshold applies to classifiers; y is continuous or the "
+            "estimator is a regressor."
+        )
+    if not hasattr(estimator, "predict_proba"):
+        raise ValueError(
+            f"abstain_threshold={abstain_threshold} needs probabilities, but "
+            f"{type(estimator).__name__} has no predict_proba; wrap it, e.g. in "
+            "sklearn.calibration.CalibratedClassifierCV."
+        )
+    return True
+
+
+def _warn_missing_classes(folds, y, groups, classes):
+    for k, (train, test) in enumerate(folds):
+        missing = np.setdiff1d(classes, y[train])
+        if missing.size:
+            warnings.warn(
+                f"The training set of fold {k} (held-out subject(s) "
+                f"{_subjects_repr(np.unique(groups[test]))}) has no sample of "
+                f"class(es) {[_py(c) for c in missing]}; the model cannot "
+                "predict them in that fold.",
+                UserWarning,
+                stacklevel=4,
             )
-        if confidence:
-            # the winning-class probability (SPEC section 4)
-            proba = np.asarray(estimator.predict_proba(_safe_indexing(X, test)))
-            result["confidence"] = proba.max(axis=1)
-        result["y_pred"] = y_pred
-    except Exception as exc:
-        if error_score == "raise":
-            if hasattr(exc, "add_note"):  # Python >= 3.11
-                exc.add_note(
-                    f"Raised by subject_report in fold {fold} (held-out subject(s) "
-                    f"{_subjects_repr(subjects)})."
-                )
-            raise
-        result["error"] = "".join(traceback.format_exception_only(type(exc), exc))
-    return result
+
+
+def _check_failures(results, error_score):
+    failed = [(k, r) for k, r in enumerate(results) if r["error"] is not None]
+    if len(failed) == len(results):
+        raise ValueError(
+            f"All the {len(results)} fits failed; the first error was:\n"
+            f"{failed[0][1]['error']}"
+        )
+    if failed:
+        warnings.warn(
+            f"{len(failed)} of {len(results)} folds failed and were scored "
+            f"{error_score!r}; they are left out of the pooled row. Errors:\n"
+            + "\n".join(f"fold {k}: {r['error']}" for k, r in failed),
+            FitFailedWarning,
+            stacklevel=4,
+        )
+
+
+def _check_predicted_labels(y_pred, ok, tested, classes):
+    known = {_py(c) for c in classes}
+    unknown = [i for i in np.flatnonzero(ok) if _py(y_pred[i]) not in known]
+    if unknown:
+        i = int(unknown[0])
+        raise ValueError(
+            f"The estimator of fold {int(tested[i])} predicted "
+            f"{_py(y_pred[i])!r} for sample {i}, which is not one of the "
+            f"labels in y {[_py(c) for c in classes]}."
+        )
+
+
+def _score_table(task, y, y_pred, ok, scored, groups, columns, funcs, *, pos_label,
+                 classes, retained, error_score):
+    """Per-subject rows (a groupby of the out-of-fold predictions), then the summary."""
+    y_pred = _as_like(y_pred, y)
+
+    def row_of(idx):
+        values = _scores(task, y[idx], y_pred[idx], pos_label=pos_label, classes=classes,
+                         retained=None if retained is None else retained[idx])
+        for name, f in funcs.items():
+            values[name] = float(f(y[idx], y_pred[idx]))
+        return {"n_images": len(idx), **{name: values[name] for name in columns}}
+
+    rows, index = [], []
+    for subject in np.unique(groups[scored]):
+        idx = scored[groups[scored] == subject]
+        # a subject is held out in one fold only: all its images or none failed
+        rows.append(row_of(idx) if ok[idx].all() else
+                    {"n_images": len(idx), **dict.fromkeys(columns, float(error_score))})
+        index.append(_py(subject))
+    per_subject = pd.DataFrame(rows, columns=["n_images", *columns], dtype=float)
+    summary = pd.DataFrame(
+        [
+            row_of(scored[ok[scored]]),  # the pooled row: all predictions together
+            per_subject.mean(axis=0, skipna=True).to_dict(),
+            per_subject.std(axis=0, skipna=True, ddof=_STD_DDOF).to_dict(),
+        ],
+        columns=per_subject.columns,
+        dtype=float,
+    )
+    report = pd.concat([per_subject, summary], ignore_index=True)
+    report.index = pd.Index(index + list(SUMMARY_ROWS), dtype=object, name="subject")
+    return report
 
 
 # --------------------------------------------------------------------------- #
@@ -603,153 +566,35 @@ def subject_report(
     pos_label = _check_pos_label(pos_label, task, classes)
     columns, funcs = _check_metrics(metrics, task, classes)
     cv = _resolve_cv(cv)
-    selective = abstain_threshold is not None
+    selective = _check_abstention(abstain_threshold, task, estimator)
     if selective:
-        if task == "regression":
-            raise ValueError(
-                "abstain_threshold applies to classifiers; y is continuous or the "
-                "estimator is a regressor."
-            )
-        if not hasattr(estimator, "predict_proba"):
-            raise ValueError(
-                f"abstain_threshold={abstain_threshold} needs probabilities, but "
-                f"{type(estimator).__name__} has no predict_proba; wrap it, e.g. in "
-                "sklearn.calibration.CalibratedClassifierCV."
-            )
         columns = [*columns, *_selective_columns(task)]
     folds, tested = _make_folds(cv, X, y, groups, classifier=task != "regression")
     if task == "multiclass":
-        for k, (train, test) in enumerate(folds):
-            missing = np.setdiff1d(classes, y[train])
-            if missing.size:
-                warnings.warn(
-                    f"The training set of fold {k} (held-out subject(s) "
-                    f"{_subjects_repr(np.unique(groups[test]))}) has no sample of "
-                    f"class(es) {[_py(c) for c in missing]}; the model cannot "
-                    "predict them in that fold.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+        _warn_missing_classes(folds, y, groups, classes)
 
-    params = {} if params is None else params
     fold_subjects = [np.unique(groups[test]) for _, test in folds]
-    tasks = (
-        delayed(_fit_and_predict)(
-            clone(estimator), X, y, train, test, params, k, subjects, error_score,
-            selective,
-        )
-        for k, ((train, test), subjects) in enumerate(zip(folds, fold_subjects))
+    results = fit_folds(
+        estimator, X, y, folds, fit_params=params,
+        response="predict_proba" if selective else "predict", error_score=error_score,
+        notes=[f"Raised by subject_report in fold {k} (held-out subject(s) "
+               f"{_subjects_repr(subjects)})." for k, subjects in enumerate(fold_subjects)],
+        n_jobs=n_jobs, verbose=verbose, desc="subject_report",
     )
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-    if verbose:
-        from tqdm.auto import tqdm
-
-        results = tqdm(results, total=len(folds), desc="subject_report", unit="fold")
-    results = list(results)
-
-    failed = [r for r in results if r["error"] is not None]
-    if len(failed) == len(results):
-        raise ValueError(
-            f"All the {len(results)} fits failed; the first error was:\n"
-            f"{failed[0]['error']}"
-        )
-    if failed:
-        warnings.warn(
-            f"{len(failed)} of {len(results)} folds failed and were scored "
-            f"{error_score!r}; they are left out of the pooled row. Errors:\n"
-            + "\n".join(f"fold {r['fold']}: {r['error']}" for r in failed),
-            FitFailedWarning,
-            stacklevel=3,
-        )
+    _check_failures(results, error_score)
 
     # Out-of-fold predictions, in the order of X.
-    y_pred_all = np.empty(n_samples, dtype=object)
-    ok = np.zeros(n_samples, dtype=bool)
-    confidence = np.full(n_samples, np.nan)
-    for (_, test), r in zip(folds, results):
-        if r["y_pred"] is not None:
-            y_pred_all[test] = list(r["y_pred"])
-            ok[test] = True
-            if selective:
-                confidence[test] = r["confidence"]
-    retained = confidence >= abstain_threshold if selective else None
+    y_pred_all, ok = out_of_fold(results, folds, n_samples)
+    retained = None
+    if selective:
+        confidence = out_of_fold(results, folds, n_samples, key="confidence")[0]
+        retained = confidence >= abstain_threshold
     scored = np.flatnonzero(tested >= 0)
     if task != "regression":
-        known = {_py(c) for c in classes}
-        unknown = [i for i in np.flatnonzero(ok) if _py(y_pred_all[i]) not in known]
-        if unknown:
-            i = int(unknown[0])
-            raise ValueError(
-                f"The estimator of fold {int(tested[i])} predicted "
-                f"{_py(y_pred_all[i])!r} for sample {i}, which is not one of the "
-                f"labels in y {[_py(c) for c in classes]}."
-            )
-
-    def scores_of(idx):
-        yt, yp = y[idx], _as_like(y_pred_all[idx], y)
-        if task == "binary":
-            counts = _binary_counts(yt, yp, pos_label)
-            total, values = counts, _binary_scores(counts)
-        elif task == "multiclass":
-            cm = _confusion(yt, yp, classes)
-            total, values = cm, _multiclass_scores(cm, classes)
-        else:
-            return None, _regression_scores(yt, yp)
-        if selective:
-            kept = idx[retained[idx]]
-            kept_counts = scores_of_retained(kept)
-            values.update(_selective_scores(kept_counts, len(idx), task))
-            total = (total, kept_counts, len(idx))
-        return total, values
-
-    def scores_of_retained(idx):
-        yt, yp = y[idx], _as_like(y_pred_all[idx], y)
-        if task == "binary":
-            return _binary_counts(yt, yp, pos_label)
-        return _confusion(yt, yp, classes)
-
-    rows, index, totals = [], [], []
-    for subject in np.unique(groups[scored]):
-        idx = scored[groups[scored] == subject]
-        row = {"n_images": len(idx)}
-        if ok[idx].all():
-            total, values = scores_of(idx)
-            totals.append(total)
-            for name, f in funcs.items():
-                values[name] = float(f(y[idx], _as_like(y_pred_all[idx], y)))
-            row.update({name: values[name] for name in columns})
-        else:
-            row.update({name: float(error_score) for name in columns})
-        rows.append(row)
-        index.append(_py(subject))
-
-    pooled_idx = scored[ok[scored]]
-    if selective:
-        totals, kept_totals, sizes = zip(*totals)
-    if task == "binary":
-        pooled = _binary_scores(np.sum(totals, axis=0))
-    elif task == "multiclass":
-        pooled = _multiclass_scores(np.sum(totals, axis=0), classes)
-    else:
-        pooled = _regression_scores(y[pooled_idx], _as_like(y_pred_all[pooled_idx], y))
-    if selective:
-        pooled.update(_selective_scores(np.sum(kept_totals, axis=0), int(np.sum(sizes)),
-                                        task))
-    for name, f in funcs.items():
-        pooled[name] = float(f(y[pooled_idx], _as_like(y_pred_all[pooled_idx], y)))
-    per_subject = pd.DataFrame(rows, columns=["n_images", *columns], dtype=float)
-    summary = pd.DataFrame(
-        [
-            {"n_images": len(pooled_idx), **{name: pooled[name] for name in columns}},
-            per_subject.mean(axis=0, skipna=True).to_dict(),
-            per_subject.std(axis=0, skipna=True, ddof=_STD_DDOF).to_dict(),
-        ],
-        columns=per_subject.columns,
-        dtype=float,
-    )
-    report = pd.concat([per_subject, summary], ignore_index=True)
-    report.index = pd.Index(index + list(SUMMARY_ROWS), dtype=object, name="subject")
-
+        _check_predicted_labels(y_pred_all, ok, tested, classes)
+    report = _score_table(task, y, y_pred_all, ok, scored, groups, columns, funcs,
+                          pos_label=pos_label, classes=classes, retained=retained,
+                          error_score=error_score)
     report.attrs.update(
         {
             "task": task,

@@ -1,14 +1,18 @@
-"""Selective prediction: abstaining classifiers, their metrics and human agreement."""
+"""Selective prediction: abstaining classifiers, their metrics and human agreement.
 
-from ._agreement import human_agreement, signed_confidence
-from ._metrics import (
+The metrics of selective prediction live in :mod:`skanimal.metrics` and are
+re-exported here, next to the classifiers they score.
+"""
+
+from ..metrics import (
+    RiskCoverageDisplay,
     aurc_score,
     coverage_score,
     risk_coverage_curve,
     selective_accuracy_score,
     selective_report,
 )
-from ._plot import RiskCoverageDisplay
+from ._agreement import human_agreement, signed_confidence
 from ._threshold import ConfidenceThresholdClassifier, ConfidenceThresholdClassifierCV
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Agreement between a classifier's confidence and human grimace scores.
 
-The aMGS paper (SPEC section 4) maps each image's confidence to a signed score
+The automated Mouse Grimace Scale paper (Tuttle et al., 2018) maps each image's confidence to a signed score
 in [-1, 1] (-1 certain no pain, +1 certain pain) and reports its Pearson
 correlation with the human Mouse Grimace Scale sum (r = 0.75 on 433 images).
 """
@@ -16,7 +16,7 @@ from scipy import stats
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._metrics import _equals
+from ..utils._labels import equals_value as _equals
 
 __all__ = ["human_agreement", "signed_confidence"]
 
@@ -40,7 +40,7 @@ def signed_confidence(y_proba, *, classes=None, pos_label=1):
     The score is ``2 * p(pain) - 1``. Equivalently, with ``c`` the winning
     class probability (the confidence, 0.5-1), it is ``+(2c - 1)`` when the
     predicted class is pain and ``-(2c - 1)`` when it is no pain: 0 is a
-    coin toss, and the sign is the prediction (SPEC section 4).
+    coin toss, and the sign is the prediction, as in the aMGS paper [1]_.
 
     Parameters
     ----------
@@ -62,6 +62,11 @@ def signed_confidence(y_proba, *, classes=None, pos_label=1):
     See Also
     --------
     human_agreement : Its correlation with human scores.
+
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------

@@ -1,8 +1,8 @@
 """Classifiers that abstain when their winning-class probability is low.
 
-The aMGS paper (SPEC section 4) reports for each image a label and a
-confidence, the winning class probability, and discards the images under a
-confidence of 0.75 as ambiguous or of low quality.
+The automated Mouse Grimace Scale (aMGS; Tuttle et al., 2018) gives each
+image a label and a confidence, the winning class probability, and discards
+the images under a confidence of 0.75 as ambiguous or of low quality.
 :class:`ConfidenceThresholdClassifier` does this around any classifier with
 ``predict_proba``; :class:`ConfidenceThresholdClassifierCV` chooses the
 threshold on held-out subjects for a target accuracy or coverage, as
@@ -36,18 +36,20 @@ from sklearn.utils.metadata_routing import (
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
-    _check_method_params,
+    _check_sample_weight,
     _estimator_has,
     _num_samples,
     check_is_fitted,
+    has_fit_parameter,
     indexable,
 )
 
+from ..metrics import risk_coverage_curve, selective_accuracy_score
+from ..utils._folds import fit_folds, out_of_fold
 from ..utils._labels import auto_abstain_value
+from ..utils._labels import equals_value as _equals
 from ..utils._validation import check_subject_splits, fit_requests_groups
-from ._metrics import _equals, risk_coverage_curve, selective_accuracy_score
 
 __all__ = ["ConfidenceThresholdClassifier", "ConfidenceThresholdClassifierCV"]
 
@@ -58,14 +60,7 @@ _TARGET_TOL = 1e-12
 def _resolve_abstain_value(abstain_value, classes):
     """The abstain value to use for these classes; an error if it is a class."""
     if isinstance(abstain_value, str) and abstain_value == "auto":
-        value = auto_abstain_value(classes)
-        if np.any(_equals(classes, value)):
-            raise ValueError(
-                f"abstain_value='auto' means {value!r} for these classes, but "
-                f"{value!r} is one of the classes {classes.tolist()}; pass an "
-                "abstain_value that is not a class."
-            )
-        return value
+        return auto_abstain_value(classes)  # never one of the classes
     if np.any(_equals(classes, abstain_value)):
         raise ValueError(
             f"abstain_value={abstain_value!r} is one of the classes "
@@ -98,12 +93,11 @@ class _BaseConfidenceThreshold(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         classes = _check_classification_labels(y)
         self.abstain_value_ = _resolve_abstain_value(self.abstain_value, classes)
 
-    def _finish_fit(self, X):
+    def _finish_fit(self):
         """Re-check the abstain value against the fitted classes; set attributes."""
         self.abstain_value_ = _resolve_abstain_value(
             self.abstain_value, np.asarray(self.classes_)
         )
-        self.train_coverage_ = float(np.mean(self.confidence(X) >= self.threshold_))
         for name in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, name):
                 setattr(self, name, getattr(self.estimator_, name))
@@ -226,19 +220,23 @@ class _BaseConfidenceThreshold(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Returns
         -------
         score : float
-            :func:`selective_accuracy_score` of ``self.predict(X)``; NaN when
-            every sample is abstained on. It rises as the threshold rises and
+            :func:`selective_accuracy_score` of ``self.predict(X)``, and 0.0
+            when every sample is abstained on (where the selective accuracy
+            itself is undefined): a classifier that keeps nothing is useless,
+            and a NaN would break the ranking of a search. It rises as the
+            threshold rises and
             the coverage falls, so do not tune the threshold by maximising it
             (a grid search would pick the highest threshold): choose it for a
             target with :class:`ConfidenceThresholdClassifierCV`, and report
             the coverage (:func:`coverage_score`) next to it.
         """
-        return selective_accuracy_score(
+        score = selective_accuracy_score(
             y,
             self.predict(X),
             abstain_value=self.abstain_value_,
             sample_weight=sample_weight,
         )
+        return 0.0 if np.isnan(score) else score
 
     def _fit_params(self, params):
         """The fit parameters of the inner estimator (routed when enabled)."""
@@ -250,7 +248,9 @@ class _BaseConfidenceThreshold(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         """Get the metadata routing of this object.
 
         With metadata routing enabled, ``fit`` passes to the inner estimator's
-        ``fit`` the parameters it requests (``set_fit_request``).
+        ``fit`` the parameters it requests (``set_fit_request``), and this
+        object's own requests (``set_score_request(sample_weight=True)``)
+        are honoured.
 
         Returns
         -------
@@ -258,7 +258,7 @@ class _BaseConfidenceThreshold(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
             encapsulating the routing information.
         """
-        return MetadataRouter(owner=self).add(
+        return MetadataRouter(owner=self).add_self_request(self).add(
             estimator=self.estimator,
             method_mapping=MethodMapping().add(caller="fit", callee="fit"),
         )
@@ -278,8 +278,8 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
     A meta-estimator over any classifier with ``predict_proba``: ``predict``
     returns the winning class where its probability, the *confidence*, is at
     least `threshold`, and `abstain_value` elsewhere. This is the rule of the
-    automated Mouse Grimace Scale (SPEC section 4), which discards images under
-    a confidence of 0.75 as ambiguous.
+    automated Mouse Grimace Scale [1]_, which discards images under a
+    confidence of 0.75 as ambiguous.
 
     Parameters
     ----------
@@ -296,8 +296,10 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
         ``1 / k``, so a threshold of ``1 / k`` or less keeps every sample.
     abstain_value : int, float or str, default="auto"
         What ``predict`` returns for an abstention. ``"auto"`` means ``-1``
-        for numeric classes and ``"abstain"`` for string classes. It must not
-        be one of the classes (a ValueError says so in ``fit``).
+        for numeric classes and ``"abstain"`` for string classes, unless that
+        is a class: then one less than the smallest class, or ``"abstain_"``
+        (see `abstain_value_`). An explicit value must not be one of the
+        classes (a ValueError says so in ``fit``).
 
     Attributes
     ----------
@@ -309,13 +311,6 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
         The threshold in use, `threshold`.
     abstain_value_ : int, float or str
         The abstain value in use (`abstain_value` with ``"auto"`` resolved).
-    train_coverage_ : float
-        Fraction of the training samples kept at `threshold`. It is
-        **optimistic**: a model is more confident on the samples it was fitted
-        on than on new subjects. Measure the coverage of new data with
-        ``coverage_score(clf.predict(X), abstain_value=clf.abstain_value_)``,
-        or choose the threshold on held-out subjects with
-        :class:`ConfidenceThresholdClassifierCV`.
     n_features_in_ : int
         Number of features seen during ``fit``; only if the inner estimator
         has it.
@@ -334,6 +329,13 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
 
     Notes
     -----
+    The coverage of new data is
+    ``coverage_score(clf.predict(X), abstain_value=clf.abstain_value_)``; the
+    coverage of the training data would be optimistic (a model is more
+    confident on the samples it was fitted on), and ``fit`` does not spend a
+    pass over them to compute it. :class:`ConfidenceThresholdClassifierCV`
+    measures it on held-out subjects (``best_coverage_``).
+
     The predicted class is the argmax of the inner ``predict_proba``, so that
     the label and its confidence always agree (for most classifiers this is
     also what their ``predict`` returns). ``predict_proba``,
@@ -359,6 +361,11 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
     array([0.69])
     >>> coverage_score(clf.predict(X), abstain_value=clf.abstain_value_)
     0.625
+
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
     """
 
     _parameter_constraints: dict = {
@@ -395,7 +402,7 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
         params = self._fit_params(fit_params)
         self.estimator_ = clone(self.estimator).fit(X, y, **params)
         self.threshold_ = float(self.threshold)
-        return self._finish_fit(X)
+        return self._finish_fit()
 
     @classmethod
     def _get_test_params(cls):
@@ -403,14 +410,6 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
         # threshold 0 keeps every sample: the data checks compare predictions
         # with labels, and abstention is tested on its own
         return {"threshold": 0.0}
-
-
-def _fold_predictions(estimator, X, y, train, test, fit_params):
-    """Fit on train; return the winning class and its probability on test."""
-    params = _check_method_params(X, params=fit_params, indices=train)
-    estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **params)
-    proba = np.asarray(estimator.predict_proba(_safe_indexing(X, test)))
-    return np.asarray(estimator.classes_)[np.argmax(proba, axis=1)], proba.max(axis=1)
 
 
 class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
@@ -447,8 +446,9 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
         folds, which makes the confidence optimistic.
     abstain_value : int, float or str, default="auto"
         What ``predict`` returns for an abstention; ``"auto"`` means ``-1``
-        for numeric classes and ``"abstain"`` for string classes. It must not
-        be a class.
+        for numeric classes and ``"abstain"`` for string classes, unless that
+        is a class (then a value that is not). An explicit value must not be
+        a class.
     n_jobs : int, default=None
         Number of folds fitted in parallel. ``None`` means 1.
 
@@ -477,9 +477,6 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
         The number of folds.
     abstain_value_ : int, float or str
         The abstain value in use.
-    train_coverage_ : float
-        Fraction of the training samples that the refitted estimator keeps at
-        `threshold_`; optimistic, unlike `best_coverage_`.
     n_features_in_ : int
         Number of features seen during ``fit``; only if the inner estimator
         has it.
@@ -511,7 +508,10 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
     ``groups`` is used for the splits. Without metadata routing it is also
     passed to the inner ``fit`` when that takes a ``groups`` parameter (as
     skanimal's nets do); with routing enabled, when the inner estimator
-    requests it. Other keyword arguments of ``fit`` go to the inner ``fit``.
+    requests it. ``sample_weight`` weights the held-out risk-coverage curve
+    (a weighted coverage and selective accuracy) and goes to the inner
+    ``fit`` on the same rule. Other keyword arguments of ``fit`` go to the
+    inner ``fit``.
 
     Examples
     --------
@@ -574,16 +574,23 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
             cv = StratifiedGroupKFold(n_splits=5 if cv is None else int(cv))
         return check_subject_splits(cv, X, y, groups, split_name="fold")
 
-    def _fit_params_with_groups(self, params, groups):
+    def _fit_params_with(self, params, groups, sample_weight):
         params = self._fit_params(params)
-        if groups is None:
-            return params
-        if fit_requests_groups(self.estimator):
-            return {**params, "groups": groups}
+        if groups is not None and fit_requests_groups(self.estimator):
+            params["groups"] = groups
+        if sample_weight is not None and self._inner_takes_sample_weight():
+            params["sample_weight"] = sample_weight
         return params
 
+    def _inner_takes_sample_weight(self):
+        if _routing_enabled():
+            from sklearn.utils.metadata_routing import get_routing_for_object
+
+            return get_routing_for_object(self.estimator).consumes("fit", ["sample_weight"])
+        return has_fit_parameter(self.estimator, "sample_weight")
+
     @_fit_context(prefer_skip_nested_validation=False)  # estimator not validated
-    def fit(self, X, y, groups=None, **params):
+    def fit(self, X, y, groups=None, sample_weight=None, **params):
         """Choose the threshold on held-out folds, then refit on all data.
 
         Parameters
@@ -595,6 +602,10 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
         groups : array-like of shape (n_samples,), default=None
             The subject (animal or person id) of each sample, so that the
             threshold is chosen on held-out subjects.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the held-out risk-coverage curve the threshold is
+            chosen on; also passed to the inner ``fit`` when it takes them
+            (with metadata routing, when it requests them).
         **params : dict
             Passed to the inner estimator's ``fit`` (indexed to each training
             fold; only the requested ones when metadata routing is enabled).
@@ -617,19 +628,21 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
                 )
             if pd.isna(groups).any():
                 raise ValueError("groups contains missing values (NaN or None).")
-        fit_params = self._fit_params_with_groups(params, groups)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, np.empty((n_samples, 0)))
+        fit_params = self._fit_params_with(params, groups, sample_weight)
         folds = self._folds(X, y, groups)
         self.n_splits_ = len(folds)
 
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fold_predictions)(clone(self.estimator), X, y, train, test, fit_params)
-            for train, test in folds
+        results = fit_folds(self.estimator, X, y, folds, fit_params=fit_params,
+                            response="predict_proba", n_jobs=self.n_jobs)
+        y_pred, held_out = out_of_fold(results, folds, n_samples)
+        confidence = out_of_fold(results, folds, n_samples, key="confidence")[0]
+        y_true = np.asarray(_safe_indexing(y, held_out)).ravel()
+        coverage, accuracy, thresholds = risk_coverage_curve(
+            y_true, y_pred[held_out], confidence[held_out],
+            sample_weight=None if sample_weight is None else sample_weight[held_out],
         )
-        y_true = np.concatenate([np.asarray(_safe_indexing(y, test)).ravel()
-                                 for _, test in folds])
-        y_pred = np.concatenate([r[0] for r in results])
-        confidence = np.concatenate([r[1] for r in results])
-        coverage, accuracy, thresholds = risk_coverage_curve(y_true, y_pred, confidence)
         self.cv_results_ = {
             "thresholds": thresholds,
             "coverage": coverage,
@@ -659,7 +672,7 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
         self.best_coverage_ = float(coverage[best])
 
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
-        return self._finish_fit(X)
+        return self._finish_fit()
 
     def get_metadata_routing(self):
         """Get the metadata routing of this object.
@@ -676,7 +689,7 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
             A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
             encapsulating the routing information.
         """
-        return super().get_metadata_routing().add_self_request(self)
+        return super().get_metadata_routing()
 
     @classmethod
     def _get_test_params(cls):

@@ -4,8 +4,9 @@ A selective classifier may **abstain**: its prediction for a sample is either
 a class or an *abstain value* (``-1`` by default). Coverage is the fraction of
 samples it keeps; the selective scores are computed on the kept samples only.
 The risk-coverage curve shows how the accuracy on kept samples changes as the
-confidence threshold moves (SPEC section 4: aMGS keeps 67 % of the images at a
-confidence of 0.75 and its accuracy rises from 83 % to 93.2 %).
+confidence threshold moves (the automated Mouse Grimace Scale keeps 67 % of the
+images at a confidence of 0.75, and its accuracy rises from 83 % to 93.2 %;
+Tuttle et al., 2018).
 """
 
 # Authors: the skanimal developers
@@ -17,8 +18,9 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ..evaluation._subject_report import _binary_counts, _binary_scores
+from ..utils._labels import equals_value as _equals
 from ..utils._labels import labels_equal
+from ._scores import binary_scores
 
 __all__ = [
     "aurc_score",
@@ -27,10 +29,6 @@ __all__ = [
     "selective_accuracy_score",
     "selective_report",
 ]
-
-
-def _is_nan(value):
-    return isinstance(value, Real) and not isinstance(value, bool) and value != value
 
 
 def _as_1d(values, name):
@@ -45,21 +43,6 @@ def _as_1d(values, name):
     if values.shape[0] == 0:
         raise ValueError(f"{name} is empty; give at least one sample.")
     return values
-
-
-def _equals(values, value):
-    """Element-wise ``values == value``, with NaN equal to NaN, never raising."""
-    if _is_nan(value):
-        if values.dtype.kind in "fc":
-            return np.isnan(values)
-        return np.array([_is_nan(v) for v in values], dtype=bool)
-    if values.dtype.kind in "biufc" and not isinstance(value, (Real, np.number)):
-        return np.zeros(values.shape, dtype=bool)  # a str never equals a number
-    if values.dtype.kind in "US" and not isinstance(value, (str, bytes)):
-        return np.zeros(values.shape, dtype=bool)
-    if values.dtype == object:
-        return np.array([v == value for v in values], dtype=bool)
-    return values == value
 
 
 def _retained_mask(y_pred, abstain_value):
@@ -115,7 +98,7 @@ def coverage_score(y_pred, *, abstain_value=-1, sample_weight=None):
 
     Examples
     --------
-    >>> from skanimal.selective import coverage_score
+    >>> from skanimal.metrics import coverage_score
     >>> coverage_score([1, 0, -1, 1])
     0.75
     >>> coverage_score(["pain", "abstain"], abstain_value="abstain")
@@ -170,7 +153,7 @@ def selective_accuracy_score(y_true, y_pred, *, abstain_value=-1, sample_weight=
 
     Examples
     --------
-    >>> from skanimal.selective import selective_accuracy_score
+    >>> from skanimal.metrics import selective_accuracy_score
     >>> selective_accuracy_score([1, 0, 1, 0], [1, 1, -1, -1])
     0.5
     >>> selective_accuracy_score([1, 0], [-1, -1])
@@ -200,9 +183,9 @@ def selective_accuracy_score(y_true, y_pred, *, abstain_value=-1, sample_weight=
 def selective_report(y_true, y_pred, *, pos_label=1, abstain_value=-1):
     """Coverage and sensitivity, specificity and accuracy on the kept samples.
 
-    The layout of the aMGS paper (SPEC section 4), which reports for "all
-    images" and for "confidence >= 0.75" the sensitivity, specificity and
-    accuracy, and the fraction of images kept.
+    The layout of the automated Mouse Grimace Scale paper [1]_, which reports
+    for "all images" and for "confidence >= 0.75" the sensitivity,
+    specificity and accuracy, and the fraction of images kept.
 
     Parameters
     ----------
@@ -232,9 +215,14 @@ def selective_report(y_true, y_pred, *, pos_label=1, abstain_value=-1):
     selective_accuracy_score : The accuracy alone.
     skanimal.evaluation.subject_report : Scores per held-out subject.
 
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
+
     Examples
     --------
-    >>> from skanimal.selective import selective_report
+    >>> from skanimal.metrics import selective_report
     >>> y_true = [1, 1, 1, 0, 0, 0]
     >>> y_pred = [1, 0, -1, 0, 0, -1]
     >>> report = selective_report(y_true, y_pred)
@@ -253,10 +241,8 @@ def selective_report(y_true, y_pred, *, pos_label=1, abstain_value=-1):
         )
     kept = _retained_mask(y_pred, abstain_value)
     yt, yp = y_true[kept], y_pred[kept]
-    true_pos = _equals(yt, pos_label)
-    pred_pos = _equals(yp, pos_label)
-    # reuse the evaluation's binary arithmetic (NaN for a zero denominator)
-    scores = _binary_scores(_binary_counts(true_pos, pred_pos, True))
+    # one versus rest: a kept prediction other than pos_label is negative
+    scores = binary_scores(_equals(yt, pos_label), _equals(yp, pos_label), pos_label=True)
     n_kept = int(kept.sum())
     return {
         "n_samples": int(y_true.shape[0]),
@@ -268,7 +254,7 @@ def selective_report(y_true, y_pred, *, pos_label=1, abstain_value=-1):
     }
 
 
-def _check_curve_inputs(y_true, y_pred, confidence):
+def _check_curve_inputs(y_true, y_pred, confidence, sample_weight=None):
     y_true = _as_1d(y_true, "y_true")
     y_pred = _as_1d(y_pred, "y_pred")
     confidence = _as_1d(confidence, "confidence")
@@ -279,7 +265,10 @@ def _check_curve_inputs(y_true, y_pred, confidence):
         raise ValueError("confidence must be numeric.") from None
     if not np.all(np.isfinite(confidence)):
         raise ValueError("confidence contains NaN or infinite values.")
-    return y_true, y_pred, confidence
+    weight = _check_weights(sample_weight, y_true.shape[0])
+    if weight.sum() == 0:
+        raise ValueError("sample_weight sums to zero; the curve is undefined.")
+    return y_true, y_pred, confidence, weight
 
 
 @validate_params(
@@ -287,10 +276,11 @@ def _check_curve_inputs(y_true, y_pred, confidence):
         "y_true": ["array-like"],
         "y_pred": ["array-like"],
         "confidence": ["array-like"],
+        "sample_weight": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def risk_coverage_curve(y_true, y_pred, confidence):
+def risk_coverage_curve(y_true, y_pred, confidence, *, sample_weight=None):
     """Selective accuracy against coverage, for every confidence threshold.
 
     A sample is kept at threshold ``t`` when its confidence is at least
@@ -309,13 +299,17 @@ def risk_coverage_curve(y_true, y_pred, confidence):
         Confidence of each prediction, e.g. the winning-class probability
         (:meth:`ConfidenceThresholdClassifier.confidence`). Any score where
         larger means more confident works.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights: coverage is the kept fraction of the total weight and
+        the selective accuracy a weighted accuracy.
 
     Returns
     -------
     coverage : ndarray of shape (n_thresholds,)
         Fraction of samples kept at each threshold, increasing; the last is 1.
     selective_accuracy : ndarray of shape (n_thresholds,)
-        Accuracy on the kept samples at each threshold. The selective risk is
+        Accuracy on the kept samples at each threshold (NaN where the kept
+        samples all have zero weight). The selective risk is
         ``1 - selective_accuracy``.
     thresholds : ndarray of shape (n_thresholds,)
         The distinct confidence values, decreasing.
@@ -327,7 +321,7 @@ def risk_coverage_curve(y_true, y_pred, confidence):
 
     Examples
     --------
-    >>> from skanimal.selective import risk_coverage_curve
+    >>> from skanimal.metrics import risk_coverage_curve
     >>> y_true = [1, 0, 1, 0]
     >>> y_pred = [1, 0, 0, 0]
     >>> confidence = [0.9, 0.8, 0.8, 0.6]
@@ -336,15 +330,19 @@ def risk_coverage_curve(y_true, y_pred, confidence):
     >>> coverage.tolist(), accuracy.tolist(), thresholds.tolist()
     ([0.25, 0.75, 1.0], [1.0, 0.666..., 0.75], [0.9, 0.8, 0.6])
     """
-    y_true, y_pred, confidence = _check_curve_inputs(y_true, y_pred, confidence)
+    y_true, y_pred, confidence, weight = _check_curve_inputs(
+        y_true, y_pred, confidence, sample_weight
+    )
     order = np.argsort(-confidence, kind="stable")
     conf = confidence[order]
+    weight = weight[order]
     correct = labels_equal(y_true[order], y_pred[order])
     # the last position of each run of equal confidence (sorted decreasing)
     last = np.flatnonzero(np.r_[conf[1:] != conf[:-1], True])
-    n_kept = last + 1
-    coverage = n_kept / conf.shape[0]
-    accuracy = np.cumsum(correct)[last] / n_kept
+    kept = np.cumsum(weight)[last]
+    coverage = kept / kept[-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.cumsum(weight * correct)[last] / kept
     return coverage, accuracy, conf[last]
 
 
@@ -387,7 +385,7 @@ def aurc_score(y_true, y_pred, confidence):
 
     Examples
     --------
-    >>> from skanimal.selective import aurc_score
+    >>> from skanimal.metrics import aurc_score
     >>> round(aurc_score([1, 0, 1, 0], [1, 0, 0, 0], [0.9, 0.8, 0.7, 0.6]), 4)
     0.1458
     """

@@ -8,7 +8,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._metrics import _area_under_risk, risk_coverage_curve
+from ._selective import _area_under_risk, risk_coverage_curve
 
 __all__ = ["RiskCoverageDisplay"]
 

@@ -1,0 +1,207 @@
+"""The fold engine: fit on each training part, then predict or score its test part.
+
+One engine, like scikit-learn's ``_fit_and_score`` behind ``cross_validate``
+and its searches, serves every skanimal caller that fits folds:
+:func:`~skanimal.evaluation.subject_report` (out-of-fold predictions),
+:class:`~skanimal.selective.ConfidenceThresholdClassifierCV` (out-of-fold
+probabilities), :class:`~skanimal.model_selection.SubjectSearchCV` (inner-fold
+scores) and, through ``subject_report``, the benchmark. Fit parameters, timing
+and error scores are handled here once.
+
+scikit-learn's own ``_fit_and_score`` is private and returns scores only;
+``cross_val_predict`` returns predictions but neither timings nor a failed
+fold's error, so neither fits all four callers.
+"""
+
+# Authors: the skanimal developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import time
+import traceback
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils import _safe_indexing
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_method_params
+
+__all__ = ["fit_and_predict", "fit_folds", "out_of_fold"]
+
+#: What a fold returns about its test part.
+RESPONSES = ("predict", "predict_proba", None)
+
+
+def _index(values, indices):
+    return None if values is None else _safe_indexing(values, indices)
+
+
+def _check_predictions(y_pred, n_test):
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim == 2 and y_pred.shape[1] == 1:
+        y_pred = y_pred.ravel()
+    if y_pred.shape != (n_test,):
+        raise ValueError(f"predict returned shape {y_pred.shape}, expected ({n_test},).")
+    return y_pred
+
+
+def _predict(estimator, X_test, response, n_test):
+    """(y_pred, proba) of the test part, with one inference per image.
+
+    With ``"predict_proba"`` the predicted class is the winning class of the
+    probabilities (``classes_[argmax]``), the label an abstaining classifier
+    gives, so that the network runs once rather than for ``predict`` and then
+    again for ``predict_proba``.
+    """
+    if response == "predict":
+        return _check_predictions(estimator.predict(X_test), n_test), None
+    proba = np.asarray(estimator.predict_proba(X_test))
+    if proba.ndim != 2 or proba.shape[0] != n_test:
+        raise ValueError(
+            f"predict_proba returned shape {proba.shape}, expected ({n_test}, n_classes)."
+        )
+    return np.asarray(estimator.classes_)[np.argmax(proba, axis=1)], proba
+
+
+def fit_and_predict(estimator, X, y, train, test, *, fit_params=None, response="predict",
+                    scorer=None, error_score="raise", note=None, reraise=()):
+    """Fit `estimator` on the training part; predict and/or score the test part.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Fitted in place (pass a clone).
+    X : array-like of shape (n_samples, ...)
+        Only indexed, so image paths, image arrays and tables all work.
+    y : array-like of shape (n_samples,) or None
+        The targets.
+    train, test : ndarray of int
+        The indices of the two parts.
+    fit_params : dict, default=None
+        Parameters of ``fit``; sample-aligned arrays are indexed to `train`.
+    response : {"predict", "predict_proba"} or None, default="predict"
+        What to compute on the test part; None for a score only.
+    scorer : callable, default=None
+        ``scorer(estimator, X_test, y_test) -> float``, computed after the
+        predictions.
+    error_score : "raise" or float, default="raise"
+        "raise" re-raises an error of ``fit``, of the predictions or of the
+        scorer, with `note` added; a number is returned as the score and the
+        error is recorded.
+    note : str, default=None
+        Added to a re-raised exception (e.g. which fold and subjects).
+    reraise : tuple of exception types, default=()
+        Always re-raised unchanged (e.g. ``optuna.TrialPruned``).
+
+    Returns
+    -------
+    result : dict
+        ``y_pred``, ``proba`` and ``confidence`` (the winning probability)
+        (None unless computed, or when the fold failed), ``score`` (float or
+        None), ``fit_time``, ``predict_time``
+        (seconds; NaN when not reached) and ``error`` (None, or the formatted
+        exception).
+    """
+    result = {"y_pred": None, "proba": None, "confidence": None, "score": None,
+              "error": None, "fit_time": np.nan, "predict_time": np.nan}
+    try:
+        params = _check_method_params(X, params=fit_params or {}, indices=train)
+        start = time.perf_counter()
+        estimator.fit(_index(X, train), _index(y, train), **params)
+        result["fit_time"] = time.perf_counter() - start
+        start = time.perf_counter()
+        X_test = _index(X, test)
+        if response is not None:
+            result["y_pred"], proba = _predict(estimator, X_test, response, len(test))
+            if proba is not None:
+                result["proba"], result["confidence"] = proba, proba.max(axis=1)
+        if scorer is not None:
+            result["score"] = float(scorer(estimator, X_test, _index(y, test)))
+        result["predict_time"] = time.perf_counter() - start
+    except reraise:
+        raise
+    except Exception as exc:
+        if isinstance(error_score, str):  # "raise"
+            if note and hasattr(exc, "add_note"):  # Python >= 3.11
+                exc.add_note(note)
+            raise
+        result.update(y_pred=None, proba=None, confidence=None, score=float(error_score),
+                      error="".join(traceback.format_exception_only(type(exc), exc)))
+    return result
+
+
+def fit_folds(estimator, X, y, folds, *, fit_params=None, response="predict", scorer=None,
+              error_score="raise", notes=None, n_jobs=None, verbose=0, desc="folds"):
+    """:func:`fit_and_predict` on a clone of `estimator` for every fold.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Cloned for each fold; never fitted itself.
+    X, y : array-like
+        As for :func:`fit_and_predict`.
+    folds : list of (train, test)
+        The folds, already checked (e.g. by ``check_subject_splits``).
+    fit_params, response, scorer, error_score : see :func:`fit_and_predict`
+    notes : list of str, default=None
+        One note per fold for re-raised errors.
+    n_jobs : int, default=None
+        Folds fitted in parallel with joblib.
+    verbose : int, default=0
+        If > 0, a progress bar over the folds.
+    desc : str, default="folds"
+        The progress bar's label.
+
+    Returns
+    -------
+    results : list of dict
+        One :func:`fit_and_predict` result per fold, in the order of `folds`.
+    """
+    notes = notes if notes is not None else [None] * len(folds)
+    tasks = (
+        delayed(fit_and_predict)(
+            clone(estimator), X, y, train, test, fit_params=fit_params, response=response,
+            scorer=scorer, error_score=error_score, note=note,
+        )
+        for (train, test), note in zip(folds, notes)
+    )
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    if verbose:
+        from tqdm.auto import tqdm
+
+        results = tqdm(results, total=len(folds), desc=desc, unit="fold")
+    return list(results)
+
+
+def out_of_fold(results, folds, n_samples, key="y_pred"):
+    """One array in the order of X from the test parts of the folds.
+
+    Parameters
+    ----------
+    results : list of dict
+        The results of :func:`fit_folds`.
+    folds : list of (train, test)
+        The folds; their test parts must not overlap.
+    n_samples : int
+        The number of samples of X.
+    key : {"y_pred", "confidence"}, default="y_pred"
+        Which per-sample output to gather.
+
+    Returns
+    -------
+    values : ndarray of shape (n_samples,)
+        Object array of predictions (``"y_pred"``; None where missing) or
+        float confidences (NaN where missing). Samples in no test part, or in
+        a failed fold, are missing.
+    done : ndarray of bool of shape (n_samples,)
+        Whether each sample has a value.
+    """
+    done = np.zeros(n_samples, dtype=bool)
+    if key == "y_pred":
+        values = np.empty(n_samples, dtype=object)
+    else:
+        values = np.full(n_samples, np.nan)
+    for (_, test), r in zip(folds, results):
+        if r[key] is not None:
+            values[test] = list(r[key]) if key == "y_pred" else r[key]
+            done[test] = True
+    return values, done
