@@ -18,6 +18,8 @@ from sklearn.model_selection import (
 )
 
 from skanimal.evaluation import paper_table, subject_report, to_markdown
+from skanimal.metrics import binary_scores
+from skanimal.nets import FineTunedClassifier
 
 # --------------------------------------------------------------------------- #
 # Deterministic estimators whose predictions can be worked out by hand.
@@ -627,3 +629,46 @@ def test_abstain_threshold_needs_probabilities(toy):
         subject_report(ProbaBinningClassifier(), X, y, groups, abstain_threshold=1.5)
     with pytest.raises(ValueError, match="applies to classifiers"):
         subject_report(RuleRegressor(), X, X[:, 0] * 3.3, groups, abstain_threshold=0.5)
+
+
+class _CountingNet(FineTunedClassifier):
+    """A real skorch net that counts its inference passes over test images."""
+
+    def infer(self, x, **fit_params):
+        if not self.module_.training:
+            type(self).n_inferred += len(x)
+        return super().infer(x, **fit_params)
+
+
+@pytest.mark.filterwarnings("ignore:Backbone .* random weights:UserWarning",
+                            "ignore:GroupValidSplit got no groups:UserWarning")
+def test_abstain_threshold_runs_inference_once_per_test_image(png_folder,
+                                                               image_labels_groups):
+    paths, _ = png_folder
+    y, groups = image_labels_groups
+    net = _CountingNet(**{**FineTunedClassifier._get_test_params(), "train_split": None,
+                          "random_state": 0})
+    _CountingNet.n_inferred = 0
+    report, pred = subject_report(net, paths, y, groups, abstain_threshold=0.6,
+                                  return_predictions=True)
+    # every held-out image went through the network exactly once
+    assert _CountingNet.n_inferred == len(paths)
+    # and the label is the winning class of that single pass
+    again = clone(net).fit(paths[groups != 0], y[groups != 0])
+    proba = again.predict_proba(paths[groups == 0])
+    np.testing.assert_array_equal(pred.loc[groups == 0, "y_pred"], proba.argmax(axis=1))
+    np.testing.assert_allclose(pred.loc[groups == 0, "confidence"], proba.max(axis=1),
+                               rtol=1e-5)
+    assert report.loc["pooled", "n_retained"] == pred["retained"].sum()
+
+
+def test_pooled_row_is_the_metric_on_all_out_of_fold_predictions(toy):
+    X, y, groups = toy
+    report, pred = subject_report(ProbaBinningClassifier(), X, y, groups,
+                                  return_predictions=True)
+    pooled = binary_scores(pred["y_true"], pred["y_pred"], pos_label=1)
+    for name in ("tp", "tn", "fp", "fn", "f1", "accuracy", "precision", "recall"):
+        assert report.loc["pooled", name] == pytest.approx(pooled[name], nan_ok=True), name
+    for subject, rows in pred.groupby("subject"):
+        own = binary_scores(rows["y_true"], rows["y_pred"], pos_label=1)
+        assert report.loc[subject, "f1"] == pytest.approx(own["f1"], nan_ok=True)
