@@ -15,13 +15,14 @@ import pytest
 import sklearn
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
-from sklearn.base import is_classifier
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skanimal.datasets import make_grimace_faces
 from skanimal.evaluation import subject_report
@@ -34,6 +35,11 @@ from skanimal.model_selection import (
 )
 
 C_SPACE = {"C": FloatDistribution(1e-3, 1e3, log=True)}
+SUBJECT_SEARCH_EXPECTED_FAILURES = {
+    "check_dtype_object": "inner fit errors are scored error_score (NaN) as in "
+    "GridSearchCV, so the TypeError of a bad dtype surfaces as the ValueError "
+    "'No trial ... completed' naming it",
+}
 
 
 def _table(n_subjects=6, per_subject=10, seed=0):
@@ -167,7 +173,7 @@ def test_errors_are_clear():
     X, y, groups = _table()
     search = SubjectSearchCV(LogisticRegression(), C_SPACE, n_trials=1)
     with pytest.raises(ValueError, match="needs groups"):
-        search.fit(X, y)
+        clone(search).set_params(cv=GroupKFold(3)).fit(X, y)
     with pytest.raises(ValueError, match="single subject"):
         search.fit(X, y, groups=np.zeros(len(X)))
     with pytest.raises(ValueError, match="groups has 3 entries"):
@@ -565,3 +571,29 @@ def test_routing_enabled_without_fit_params():
         search = SubjectSearchCV(LogisticRegression(), C_SPACE, n_trials=2, cv=3,
                                  random_state=0).fit(X, y, groups=groups)
     assert search.n_splits_ == 3 and np.isfinite(search.best_score_)
+
+
+def test_without_groups_an_int_cv_is_image_wise_with_a_warning():
+    X, y, _ = _table()
+    search = SubjectSearchCV(LogisticRegression(), C_SPACE, n_trials=2, cv=3, random_state=0)
+    with pytest.warns(UserWarning, match="no groups: the inner splits are image-wise"):
+        search.fit(X, y)
+    assert search.n_splits_ == 3 and np.isfinite(search.best_score_)
+    # the image-wise splits are StratifiedKFold's for a classifier
+    from sklearn.model_selection import StratifiedKFold
+
+    expected = [test for _, test in StratifiedKFold(3).split(X, y)]
+    assert search.cv_results_["split0_test_score"].shape == (2,)
+    scores = [LogisticRegression(C=search.best_params_["C"]).fit(
+        np.delete(X, test, 0), np.delete(y, test)).score(X[test], y[test]) for test in expected]
+    assert search.best_score_ == pytest.approx(np.mean(scores))
+
+
+@parametrize_with_checks(
+    [SubjectSearchCV(LogisticRegression(), C_SPACE, n_trials=2, cv=3, random_state=0)],
+    expected_failed_checks=lambda est: SUBJECT_SEARCH_EXPECTED_FAILURES,
+)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "SubjectSearchCV got no groups", UserWarning)
+        check(estimator)

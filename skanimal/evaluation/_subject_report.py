@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import _num_samples
+from sklearn.utils.validation import _num_samples, indexable
 
 from ..metrics import binary_scores, multiclass_scores, regression_scores
 from ..utils._folds import fit_folds, out_of_fold
@@ -559,6 +559,7 @@ def subject_report(
     >>> float(report.loc["pooled", "f1"])
     0.75
     """
+    X = indexable(X)[0]  # e.g. a sparse COO matrix becomes CSR
     n_samples = _num_samples(X)
     y = _check_y(y, n_samples)
     groups = _check_groups(groups, n_samples)

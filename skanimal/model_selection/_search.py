@@ -20,7 +20,6 @@ import os
 import re
 import threading
 import time
-import traceback
 import warnings
 from numbers import Integral, Real
 
@@ -39,12 +38,12 @@ from optuna.samplers import BaseSampler, TPESampler
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 from scipy import sparse
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import check_scoring, get_scorer_names
-from sklearn.model_selection import GroupKFold
+from sklearn.model_selection import GroupKFold, check_cv
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -53,8 +52,14 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_method_params, _num_samples, check_is_fitted
+from sklearn.utils.validation import (
+    _check_method_params,
+    _num_samples,
+    check_is_fitted,
+    indexable,
+)
 
+from ..utils._folds import fit_and_predict
 from ..utils._validation import check_groups, check_subject_splits, fit_requests_groups
 from ._spaces import SEARCH_SPACES, make_preset_estimator, search_space
 
@@ -70,10 +75,23 @@ _TRIAL_ATTR = "skanimal_cv"  # a trial's fold scores and times (user attribute)
 # --------------------------------------------------------------------------- #
 
 
-def _subject_splits(cv, X, y, groups):
-    """The inner (train, test) index pairs, each checked to be subject-disjoint."""
+def _subject_splits(cv, X, y, groups, estimator):
+    """The inner (train, test) index pairs, each checked to be subject-disjoint.
+
+    Without groups only an int (or None) is accepted: image-wise
+    (Stratified)KFold splits, with a warning.
+    """
     if isinstance(cv, str):  # a str has no split method but is iterable
         raise ValueError(f"cv must be None, an int, a splitter or an iterable; got {cv!r}.")
+    if groups is None:
+        warnings.warn(
+            "SubjectSearchCV got no groups: the inner splits are image-wise, so images "
+            "of one subject may fall in both parts and the scores are optimistic. Pass "
+            "groups= to fit.",
+            UserWarning, stacklevel=3,
+        )
+        splitter = check_cv(5 if cv is None else cv, y, classifier=is_classifier(estimator))
+        return list(splitter.split(X, y))
     if cv is None:
         cv = GroupKFold(n_splits=min(5, len(pd.unique(groups))))
     elif isinstance(cv, Integral):
@@ -358,27 +376,18 @@ class _Objective:
         return float(np.mean(record["test_scores"]))
 
     def _fit_and_score(self, estimator, train, test, fold):
-        X_train, X_test = _safe_indexing(self.X, train), _safe_indexing(self.X, test)
-        y_train = None if self.y is None else _safe_indexing(self.y, train)
-        y_test = None if self.y is None else _safe_indexing(self.y, test)
-        fit_params = _check_method_params(self.X, params=self.fit_params, indices=train)
-        start = time.perf_counter()
-        try:
-            estimator.fit(X_train, y_train, **fit_params)
-            fit_time = time.perf_counter() - start
-            start = time.perf_counter()
-            score = float(self.scorer(estimator, X_test, y_test))
-            return score, fit_time, time.perf_counter() - start
-        except optuna.TrialPruned:
-            raise
-        except Exception as exc:
-            if isinstance(self.error_score, str):  # "raise"
-                if hasattr(exc, "add_note"):
-                    exc.add_note(f"Raised by SubjectSearchCV in inner fold {fold}.")
-                raise
+        result = fit_and_predict(
+            estimator, self.X, self.y, train, test, fit_params=self.fit_params,
+            response=None, scorer=self.scorer, error_score=self.error_score,
+            note=f"Raised by SubjectSearchCV in inner fold {fold}.",
+            reraise=(optuna.TrialPruned,),
+        )
+        if result["error"] is not None:
             with self._lock:
-                self.errors.append("".join(traceback.format_exception_only(type(exc), exc)))
-            return float(self.error_score), time.perf_counter() - start, 0.0
+                self.errors.append(result["error"])
+        fit_time = 0.0 if np.isnan(result["fit_time"]) else result["fit_time"]
+        score_time = 0.0 if np.isnan(result["predict_time"]) else result["predict_time"]
+        return result["score"], fit_time, score_time
 
 
 # --------------------------------------------------------------------------- #
@@ -440,7 +449,8 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
         an int is ``GroupKFold`` with that many splits; or a splitter whose
         ``split(X, y, groups)`` is called once, or an iterable of
         ``(train, test)`` index arrays. Each split must have no subject on
-        both sides (checked).
+        both sides (checked). Without groups (None or an int only), the
+        splits are image-wise, with a warning.
     scoring : str, callable or None, default=None
         The score to maximise: a scikit-learn scorer name (``"f1"``,
         ``"balanced_accuracy"``...), a scorer callable
@@ -746,8 +756,12 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             table... It is only indexed.
         y : array-like of shape (n_samples,), default=None
             The targets.
-        groups : array-like of shape (n_samples,)
-            The subject of each sample. Required.
+        groups : array-like of shape (n_samples,), default=None
+            The subject of each sample. Required unless `cv` is None or an
+            int, which without groups means image-wise ``KFold`` (or
+            ``StratifiedKFold`` for a classifier) splits, with a warning:
+            images of one subject then fall on both sides and the scores are
+            optimistic.
         **fit_params : dict
             Parameters of ``estimator.fit``; sample-aligned arrays are indexed
             to each training part.
@@ -757,18 +771,20 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted search.
         """
+        X, y = indexable(X, y)
         n_samples = _num_samples(X)
-        groups = check_groups(
-            groups, n_samples, caller="SubjectSearchCV.fit",
-            hint="Call fit(X, y, groups=subject_ids).",
-        )
+        if groups is not None or not (self.cv is None or isinstance(self.cv, Integral)):
+            groups = check_groups(
+                groups, n_samples, caller="SubjectSearchCV.fit",
+                hint="Call fit(X, y, groups=subject_ids).",
+            )
         if y is not None and _num_samples(y) != n_samples:
             raise ValueError(
                 f"X and y have inconsistent numbers of samples: {n_samples} and "
                 f"{_num_samples(y)}."
             )
         space = _check_space(self.param_distributions, self.estimator)
-        splits = _subject_splits(self.cv, X, y, groups)
+        splits = _subject_splits(self.cv, X, y, groups, self.estimator)
         scorer = check_scoring(self.estimator, scoring=self.scoring)
         inner_params = self._inner_fit_params(groups, fit_params)
         prune = self.pruner is not None
@@ -870,7 +886,7 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             params = dict(process_routing(self, "fit", **fit_params).estimator.fit)
         else:
             params = dict(fit_params)
-        if fit_requests_groups(self.estimator):
+        if groups is not None and fit_requests_groups(self.estimator):
             params["groups"] = groups
         return params
 
