@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "skanimal.evaluation",
     "skanimal.explain",
     "skanimal.features",
+    "skanimal.metrics",
     "skanimal.model_selection",
     "skanimal.nets",
     "skanimal.preprocessing",
