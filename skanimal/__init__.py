@@ -13,6 +13,9 @@ selective
     Abstaining classifiers, selective metrics and agreement with human scores.
 sampling
     Class-imbalance samplers for image paths, image arrays and embeddings.
+pipeline
+    imbalanced-learn's pipeline, with groups and other per-sample fit parameters
+    resampled with X and y.
 preprocessing
     Target transformers (PSPI to pain level).
 model_selection
