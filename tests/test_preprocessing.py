@@ -22,7 +22,7 @@ from skanimal.datasets import pspi_to_level as datasets_pspi_to_level
 from skanimal.preprocessing import PSPILevelTransformer, pspi_to_level
 
 PSPI = np.arange(16)
-# SPEC 5: 0->0, 1-2->1, 3-4->2, 5-6->3, 7-9->4, 10-12->5, 13-15->6
+# Hosseini et al.: 0->0, 1-2->1, 3-4->2, 5-6->3, 7-9->4, 10-12->5, 13-15->6
 LEVELS = np.array([0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 5, 5, 5, 6, 6, 6])
 
 

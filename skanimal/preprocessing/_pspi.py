@@ -1,4 +1,4 @@
-"""The PSPI -> pain level binning of SPEC section 5 as a target transformer."""
+"""The PSPI -> pain level binning of Hosseini et al. as a target transformer."""
 
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
@@ -32,7 +32,7 @@ def _as_column(y, name):
 class PSPILevelTransformer(TransformerMixin, BaseEstimator):
     """Bin PSPI scores (0-15) into the seven pain levels, as a target transformer.
 
-    ``transform`` applies :func:`pspi_to_level` (Hosseini et al.: 0 -> 0,
+    ``transform`` applies :func:`pspi_to_level` (Hosseini et al. [1]_: 0 -> 0,
     1-2 -> 1, 3-4 -> 2, 5-6 -> 3, 7-9 -> 4, 10-12 -> 5, 13-15 -> 6);
     ``inverse_transform`` maps levels back to a representative PSPI score, so
     that a regressor trained on levels (as the paper's network is) predicts
@@ -65,6 +65,11 @@ class PSPILevelTransformer(TransformerMixin, BaseEstimator):
     --------
     pspi_to_level : The binning as a function.
     skanimal.datasets.load_unbc_mcmaster : Loads PSPI scores and levels.
+
+    References
+    ----------
+    .. [1] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
+           Assessment from Facial Expression.
 
     Examples
     --------

@@ -26,8 +26,8 @@ AUGMENTATIONS = ("crop", "rotate", "flip", "brightness")
 class RandomFractionUnderSampler(_RowSampler):
     """Keep a random fraction of the images of some classes.
 
-    Undersampling "to a fraction" as the pain-intensity paper does (SPEC
-    section 5: *keep a random 20 % of level-0 frames*): each targeted class
+    Undersampling "to a fraction" as the pain-intensity paper does
+    (Hosseini et al. [1]_: *keep a random 20 % of level-0 frames*): each targeted class
     keeps ``round(fraction * count)`` of its samples (at least one), drawn
     without replacement; every other class is kept whole. The kept rows stay
     in their original order.
@@ -52,7 +52,9 @@ class RandomFractionUnderSampler(_RowSampler):
         :class:`imblearn.under_sampling.RandomUnderSampler`).
     sample_indices_ : ndarray of shape (n_new_samples,)
         The rows of X that were kept, in order. Use it to resample other
-        per-sample arrays, e.g. ``groups[sampler.sample_indices_]``.
+        per-sample arrays, e.g. ``groups[sampler.sample_indices_]``;
+        :class:`skanimal.pipeline.Pipeline` does so for the fit parameters
+        of the steps after the sampler.
     n_features_in_ : int
         Number of features, when X is a 2-D table.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -63,6 +65,11 @@ class RandomFractionUnderSampler(_RowSampler):
     AugmentingOverSampler : Oversample with augmented copies.
     imblearn.under_sampling.RandomUnderSampler : Undersample to given counts.
     make_paper_sampler : The resampling schemes of the papers.
+
+    References
+    ----------
+    .. [1] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
+           Assessment from Facial Expression.
 
     Examples
     --------
@@ -123,8 +130,8 @@ class AugmentingOverSampler(_RowSampler, BaseOverSampler):
 
     The papers balance their training sets by *duplicating minority images as
     augmented copies*: random crops of up to 10 % per side, horizontal flips
-    or brightness scaled by a factor drawn from N(1, 0.2) (aMGS, SPEC
-    section 4), flipped and rotated copies (pain levels, SPEC section 5).
+    or brightness scaled by a factor drawn from N(1, 0.2) (aMGS, Tuttle et
+    al. [1]_), flipped and rotated copies (pain levels, Hosseini et al. [2]_).
     Each new copy comes from a minority image chosen in turn (the images of a
     class are cycled in random order, so their numbers of copies differ by at
     most one), and gets ``n_ops`` operations drawn at random among
@@ -184,7 +191,9 @@ class AugmentingOverSampler(_RowSampler, BaseOverSampler):
     sampling_strategy_ : dict
         The number of copies made for each class.
     sample_indices_ : ndarray of shape (n_new_samples,)
-        The row of X behind each output row (the source of each copy).
+        The row of X behind each output row (the source of each copy), so
+        that a copy keeps its source's subject: ``groups[sample_indices_]``
+        (:class:`skanimal.pipeline.Pipeline` resamples ``groups`` this way).
     augmentations_ : dict of ndarray of shape (n_copies,)
         The operations of each copy, as columns of plain arrays (so that a
         fitted sampler can be stored with :mod:`skops.io`):
@@ -203,6 +212,13 @@ class AugmentingOverSampler(_RowSampler, BaseOverSampler):
     AugmentedImage : One lazily augmented copy of an image file.
     RandomFractionUnderSampler : Keep a random fraction of a class.
     make_paper_sampler : The resampling schemes of the papers.
+
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+           spontaneous pain from mouse facial expressions. Molecular Pain, 14.
+    .. [2] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
+           Assessment from Facial Expression.
 
     Examples
     --------

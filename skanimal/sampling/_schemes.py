@@ -17,10 +17,10 @@ __all__ = ["PAPER_SAMPLERS", "SamplerChain", "make_paper_sampler"]
 
 #: The named resampling schemes of :func:`make_paper_sampler`, with a summary.
 PAPER_SAMPLERS = {
-    "amgs": "Tuttle et al. 2018 (SPEC 4): minority class up to the majority's size "
+    "amgs": "Tuttle et al. 2018 (aMGS): minority class up to the majority's size "
             "with copies cropped (up to 10 % per side), flipped or brightness-scaled "
             "(N(1, 0.2)), one operation per copy.",
-    "hosseini2021": "Hosseini et al. (SPEC 5): keep a random 20 % of level 0, then "
+    "hosseini2021": "Hosseini et al. (UNBC-McMaster): keep a random 20 % of level 0, then "
                     "bring each of levels 2-6 up to the size of level 1 with flipped "
                     "or rotated (up to 15 degrees) copies.",
 }
@@ -268,12 +268,12 @@ class _UpToClassCount:
 def make_paper_sampler(name, *, random_state=None):
     """Build the class-rebalancing scheme of a paper as one sampler.
 
-    - ``"amgs"`` (Tuttle et al. 2018, SPEC section 4): an
+    - ``"amgs"`` (Tuttle et al. 2018 [1]_): an
       :class:`AugmentingOverSampler` bringing the minority class ("pain") up
       to the majority's size with copies randomly cropped (up to 10 % per
       side), flipped, or brightness-scaled by N(1, 0.2) -- one operation per
       copy, as the paper's "or" says.
-    - ``"hosseini2021"`` (Hosseini et al., SPEC section 5), for the seven PSPI
+    - ``"hosseini2021"`` (Hosseini et al. [2]_), for the seven PSPI
       levels (0-6): a :class:`SamplerChain` that keeps a random 20 % of level
       0 (:class:`RandomFractionUnderSampler`), then brings each of levels 2-6
       up to the size of level 1 with flipped or rotated copies (one operation
@@ -282,8 +282,9 @@ def make_paper_sampler(name, *, random_state=None):
       class it neither drops nor upsamples.
 
     Both work on image paths (copies read lazily) and image arrays; put them
-    before a network or a feature step in an
-    :class:`imblearn.pipeline.Pipeline`.
+    before a network or a feature step in a :class:`skanimal.pipeline.Pipeline`
+    (an :class:`imblearn.pipeline.Pipeline` that also resamples ``groups``
+    for a subject-wise step after the sampler).
 
     Parameters
     ----------
@@ -303,6 +304,13 @@ def make_paper_sampler(name, *, random_state=None):
     --------
     AugmentingOverSampler : Oversample with augmented copies.
     RandomFractionUnderSampler : Keep a random fraction of a class.
+
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+           spontaneous pain from mouse facial expressions. Molecular Pain, 14.
+    .. [2] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
+           Assessment from Facial Expression.
 
     Examples
     --------
