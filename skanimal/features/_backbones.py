@@ -27,8 +27,6 @@ Weights come from one of four places, and never silently from none:
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import argparse
-import contextlib
 import difflib
 import hashlib
 import os
@@ -47,6 +45,7 @@ import timm
 import torch
 
 from ..exceptions import SkanimalError
+from ..utils._torch import torch_seed
 
 __all__ = [
     "BACKBONES",
@@ -641,10 +640,10 @@ def _locate_pretrained(spec, *, download=True):
 
 # --------------------------------------------------------------------------- checkpoints
 
-# wrapper keys of training checkpoints, in order of preference (DINO's teacher
-# is the network its authors evaluate)
+# wrapper keys of training checkpoints that timm's load_state_dict does not
+# open, in order of preference (DINO's teacher is the network its authors
+# evaluate; timm opens "state_dict" and "model" itself)
 _WRAPPER_KEYS = ("teacher", "state_dict", "model", "student", "state_dict_ema", "model_ema")
-_STRIP_PREFIXES = ("module.", "_orig_mod.")
 
 
 def _is_state_dict(obj):
@@ -654,17 +653,17 @@ def _is_state_dict(obj):
 
 
 def _read_checkpoint(path):
-    """A flat state dict from a checkpoint file: unwrapped, prefixes stripped."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    """A flat state dict from a checkpoint file: unwrapped, prefixes stripped.
 
-            obj = load_file(str(path), device="cpu")
-        else:
-            # weights_only: never execute code from a file; DINO's full
-            # checkpoints carry their argparse.Namespace of training options.
-            with torch.serialization.safe_globals([argparse.Namespace]):
-                obj = torch.load(path, map_location="cpu", weights_only=True)
+    timm's :func:`~timm.models.load_state_dict` reads the file (safetensors, or
+    ``torch.load`` with ``weights_only=True``), opens a ``state_dict`` /
+    ``model`` wrapper and strips the ``module.`` / ``_orig_mod.`` prefixes
+    (:func:`~timm.models.clean_state_dict`). On top of it: DINO's wrappers
+    (``teacher``, ``student``, nested ones) and its ``backbone.`` prefix (the
+    projection head ``head.*`` beside it is dropped).
+    """
+    try:
+        obj = timm.models.load_state_dict(str(path), use_ema=False)
     except Exception as err:
         raise ValueError(
             f"Cannot read the weights file {str(path)!r}: {type(err).__name__}: {err}. It must "
@@ -688,18 +687,11 @@ def _read_checkpoint(path):
         obj = obj[key]
     else:
         raise ValueError(f"The weights file {str(path)!r} holds no state dict of tensors.")
-    sd = dict(obj)
-    changed = True
-    while changed:
-        changed = False
-        for prefix in _STRIP_PREFIXES:
-            if any(k.startswith(prefix) for k in sd):
-                sd = {(k[len(prefix):] if k.startswith(prefix) else k): v for k, v in sd.items()}
-                changed = True
-        if any(k.startswith("backbone.") for k in sd):
-            # DINO: keep the backbone, drop the projection head ("head.*")
-            sd = {k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")}
-            changed = True
+    sd = timm.models.clean_state_dict(obj)
+    while any(k.startswith("backbone.") for k in sd):
+        # DINO: keep the backbone, drop the projection head ("head.*")
+        sd = timm.models.clean_state_dict(
+            {k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")})
     return sd
 
 
@@ -764,18 +756,10 @@ def _efficientnet_lite0_state_dict():
     return _lukemelas_to_timm(sd, [1, 2, 2, 3, 3, 4, 1])
 
 
-@contextlib.contextmanager
-def _seeded(seed=RANDOM_WEIGHTS_SEED):
-    """Fix torch's CPU generator inside, and leave the caller's untouched."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
 def _create(spec, model_kwargs, **kwargs):
     overlay = dict(_CFG_OVERLAYS.get(spec.name, {}))
     overlay.update(kwargs.pop("pretrained_cfg_overlay", {}))
-    with _seeded():
+    with torch_seed(RANDOM_WEIGHTS_SEED):  # CPU only: models are built there
         return timm.create_model(
             spec.model_name,
             num_classes=0,

@@ -12,7 +12,6 @@ folds of a cross-validation and the trials of a search embed each image once.
 import numbers
 import os
 import time
-from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +21,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import ImageInputMixin
-from ..utils._images import _image_path, check_images, image_input_kind, open_image
+from ..utils._images import _image_path, check_images, image_input_kind
+from ..utils._torch import (
+    ImageDataset,
+    decode_worker_init,
+    precision_context,
+    resolve_device,
+    resolve_precision,
+    timm_eval_transform,
+)
 from ..utils._validation import check_pair
 from ._backbones import (
     WeightsUnavailableError,
@@ -53,7 +60,6 @@ _POOLINGS = ("auto", "cls", "avg", "cls+avg")
 # (timm name, tag, backbone, image_size, pooling, layer) -> what fit learns from
 # the meta-device model; see DeepFeatures._architecture.
 _ARCHITECTURES = {}
-_PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 # --------------------------------------------------------------------------
@@ -67,8 +73,10 @@ class _Plan:
 
     tokens: bool  # the backbone outputs a token sequence (B, N, D) (a ViT)
     n_prefix: int  # class / register tokens in front of the patch tokens
-    parts: tuple  # ("cls",), ("avg",) or ("cls", "avg"), concatenated in this order
+    parts: tuple  # ("cls",), ("avg",) or ("cls", "avg"), concatenated in this order;
+    # or (timm's global_pool,), such as ("map",), pooled by timm's own head
     layer: object  # None (final representation) or a non-negative block index
+    timm_head: bool = False  # pool with forward_head(pre_logits=True)
 
 
 def _embed(model, x, plan):
@@ -79,7 +87,7 @@ def _embed(model, x, plan):
     """
     if plan.layer is None:
         feats = model.forward_features(x)
-        if not plan.tokens:  # CNN: the model's own pooled pre-logits features
+        if plan.timm_head:  # the model's own pooled pre-logits features
             return model.forward_head(feats, pre_logits=True).flatten(1)
         # ViT: tokens after the final norm; pool like forward_head(pre_logits=True)
         # with global_pool="token" / "avg": pool, then fc_norm (Identity for
@@ -112,98 +120,6 @@ def _count_layers(meta_model, x):
 # --------------------------------------------------------------------------
 # Devices, precision, images
 # --------------------------------------------------------------------------
-
-
-def _resolve_device(device):
-    """``"auto"`` -> CUDA, then MPS, then CPU; otherwise the named device."""
-    if isinstance(device, str) and device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda', "
-            "'cuda:1' or 'mps'."
-        ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r}, but CUDA is not available here; use device='auto' or 'cpu'."
-        )
-    if dev.type == "mps" and not (
-        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    ):
-        raise ValueError(f"device={device!r}, but MPS is not available here.")
-    return dev
-
-
-def _resolve_precision(precision, device):
-    """``"auto"``: fp32 on CPU; bf16 autocast on CUDA when supported, else fp16."""
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if device.type == "mps":
-        return "fp16"
-    return "fp32"  # CPUs without native bf16 are 3-20x slower in bf16 (PERF_NOTES)
-
-
-@contextmanager
-def _ieee_fp32_on_cuda():
-    """Disable TF32 on CUDA, so that ``precision="fp32"`` really is float32."""
-    conv = getattr(torch.backends.cudnn, "conv", None)
-    matmul = torch.backends.cuda.matmul
-    if conv is not None and hasattr(conv, "fp32_precision"):
-        old = conv.fp32_precision, matmul.fp32_precision
-        conv.fp32_precision, matmul.fp32_precision = "ieee", "ieee"
-        try:
-            yield
-        finally:
-            conv.fp32_precision, matmul.fp32_precision = old
-    else:  # older torch
-        old = torch.backends.cudnn.allow_tf32, matmul.allow_tf32
-        torch.backends.cudnn.allow_tf32 = matmul.allow_tf32 = False
-        try:
-            yield
-        finally:
-            torch.backends.cudnn.allow_tf32, matmul.allow_tf32 = old
-
-
-
-def _eval_transform(data_config):
-    """The timm evaluation transform of a resolved data configuration."""
-    from timm.data import create_transform
-
-    return create_transform(**data_config, is_training=False)
-
-
-class _ImageDataset(torch.utils.data.Dataset):
-    """The images ``X[indices]``, opened as RGB and transformed to tensors."""
-
-    def __init__(self, X, indices, transform):
-        self.X = X
-        self.indices = indices
-        self.transform = transform
-
-    def __len__(self):
-        return len(self.indices)
-
-    def __getitem__(self, j):
-        i = int(self.indices[j])
-        img = open_image(self.X[i], index=i)
-        if img.mode != "RGB":
-            img = img.convert("RGB")
-        return self.transform(img)
-
-
-def _worker_init(worker_id):
-    # Decoding workers run PIL and the transform; one torch thread each keeps
-    # threads x processes near the number of cores (PERF_NOTES).
-    torch.set_num_threads(1)
 
 
 def _check_files_exist(X):
@@ -269,8 +185,12 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
           own pooled pre-logits features, ``forward_head(..., pre_logits=True)``
           (global average pooling for ResNets, EfficientNets, Inception).
         - ``"cls+avg"``: both, concatenated (class token first); ViTs only.
-        - ``"auto"``: ``"cls"`` for ViTs pooled by their class token,
-          ``"avg"`` otherwise.
+        - ``"auto"``: the backbone's own pooling, as timm's
+          ``forward_head(forward_features(x), pre_logits=True)`` computes it:
+          ``"cls"`` for ViTs pooled by their class token, timm's attention
+          pooling for MAP-pooled ViTs (SigLIP; ``pooling_`` is then
+          ``"map"``), ``"avg"`` otherwise. With ``layer`` set, ``"cls"`` for
+          ViTs pooled by their class token and ``"avg"`` otherwise.
 
     layer : int, default=None
         Take the output of an intermediate block instead of the final
@@ -305,10 +225,11 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         ``0`` decodes in the main process. On a CPU with few cores, decoding
         workers compete with the forward pass; 0 or 1 is best on two cores.
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
-        Arithmetic of the forward pass. ``"auto"`` is float32 on CPUs and
-        bfloat16 autocast on CUDA GPUs that support it (float16 otherwise,
-        and on MPS). ``"fp32"`` on CUDA disables TF32. The embeddings are
-        always returned as float32.
+        Arithmetic of the forward pass. ``"auto"`` is bfloat16 autocast on
+        CUDA GPUs that support it and float32 everywhere else (CPU, MPS, CUDA
+        without bfloat16): the rule of the networks of :mod:`skanimal.nets`
+        too. ``"fp32"`` on CUDA disables TF32. The embeddings are always
+        returned as float32.
     channels_last : bool or "auto", default="auto"
         Run the network in channels-last memory format (faster for CNNs on
         CPUs); ``"auto"`` means True for CNNs, False for ViTs.
@@ -328,8 +249,10 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     weights_id_ : str
         Fingerprint of the weights (``"timm:<name>.<tag>"``,
         ``"file:<sha256>"``, ``"pypi:..."`` or ``"random:seed=0"``).
-    pooling_ : {"cls", "avg", "cls+avg"}
-        The pooling used (``"auto"`` resolved).
+    pooling_ : str
+        The pooling used (``"auto"`` resolved): ``"cls"``, ``"avg"``,
+        ``"cls+avg"``, or the backbone's own ``global_pool`` (``"map"``)
+        where ``"auto"`` pooled with timm's head.
     layer_ : int or None
         The block used, as a non-negative index, or None for the final
         representation.
@@ -485,7 +408,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         """
         X = check_images(X)
         spec = resolve_backbone(self.backbone)
-        device = _resolve_device(self.device)
+        device = resolve_device(self.device)
         image_size = None if self.image_size is None else check_pair(self.image_size, "image_size")
 
         native, resize_model, plan, n_features = self._architecture(spec, image_size)
@@ -496,7 +419,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
             data_config["crop_pct"], data_config["crop_mode"] = 1.0, "border"
 
         wid = weights_id(spec, self.weights)
-        precision = _resolve_precision(self.precision, device)
+        precision = resolve_precision(self.precision, device)
         channels_last = (not plan.tokens) if self.channels_last == "auto" else bool(
             self.channels_last)
         cache = _resolve_cache(self.cache)
@@ -589,11 +512,19 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
                 ) from exc
             tokens = feats.ndim == 3
             n_prefix = int(getattr(meta, "num_prefix_tokens", 0) or 0) if tokens else 0
+            has_cls = tokens and n_prefix > 0 and bool(
+                getattr(meta, "has_class_token", getattr(meta, "cls_token", None) is not None))
             own_pool = getattr(meta, "global_pool", "token")
-            pooling = self.pooling
-            if pooling == "auto":
-                pooling = "cls" if tokens and n_prefix > 0 and own_pool == "token" else "avg"
-            if "cls" in pooling and n_prefix == 0:
+            pooling, timm_head = self.pooling, not tokens  # CNNs: always timm's head
+            vit_own_pool = (self.pooling == "auto" and tokens and self.layer is None
+                            and isinstance(own_pool, str) and bool(own_pool))
+            if vit_own_pool:
+                # the ViT's own pooling (class token, mean, attention (MAP)...), as
+                # timm's forward_head(pre_logits=True) computes it
+                pooling, timm_head = ("cls" if own_pool == "token" else own_pool), True
+            elif pooling == "auto":
+                pooling = "cls" if has_cls and own_pool == "token" else "avg"
+            if "cls" in pooling and not has_cls and not vit_own_pool:
                 kind = "a CNN" if not tokens else "a transformer without a class token"
                 raise ValueError(
                     f"pooling={self.pooling!r} needs a class token, but backbone "
@@ -614,7 +545,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
                     )
                 layer = int(layer) % n_layers
             plan = _Plan(tokens=tokens, n_prefix=n_prefix, parts=tuple(pooling.split("+")),
-                         layer=layer)
+                         layer=layer, timm_head=timm_head and layer is None)
             out = _embed(meta, x, plan)
         if out.ndim != 2:
             raise ValueError(
@@ -668,14 +599,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         batch = batch.to(device, non_blocking=True)
         if self.channels_last_:
             batch = batch.contiguous(memory_format=torch.channels_last)
-        dtype = _PRECISIONS[self.precision_]
-        if dtype is not None:
-            ctx = torch.autocast(device_type=device.type, dtype=dtype)
-        elif device.type == "cuda":
-            ctx = _ieee_fp32_on_cuda()
-        else:
-            ctx = nullcontext()
-        with ctx:
+        with precision_context(self.precision_, device):
             out = _embed(model, batch, self._fit_plan)
         return out.float().cpu().numpy()
 
@@ -714,15 +638,16 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         from tqdm import tqdm
 
         model = self._get_model()
-        dataset = _ImageDataset(X, np.array([t[0] for t in todo]), _eval_transform(
-            self.data_config_))
+        dataset = torch.utils.data.Subset(
+            ImageDataset(X, transform=timm_eval_transform(self.data_config_)),
+            [int(t[0]) for t in todo])
         workers = int(self.num_workers)
         loader = torch.utils.data.DataLoader(
             dataset,
             batch_size=int(self.batch_size),
             shuffle=False,
             num_workers=workers,
-            worker_init_fn=_worker_init if workers else None,
+            worker_init_fn=decode_worker_init if workers else None,
             pin_memory=torch.device(self.device_).type == "cuda",
         )
         bar = tqdm(
@@ -732,7 +657,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         start = 0
         tic = time.perf_counter()
         try:
-            for batch in loader:
+            for batch, _ in loader:
                 emb = self._forward(model, batch)
                 chunk = todo[start:start + len(emb)]
                 for (_, rows, _), vec in zip(chunk, emb):

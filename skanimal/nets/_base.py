@@ -16,7 +16,9 @@ imbalance, encodes class labels, and declares the image-input tags.
 
 import contextlib
 import copy
+import inspect
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -32,7 +34,15 @@ from torch.utils.data import Subset, WeightedRandomSampler
 
 from ..base import ImageInputMixin
 from ..utils import check_images
-from ._data import GroupValidSplit, ImageDataset, _dataset_targets, make_transforms
+from ..utils._torch import (
+    ImageDataset,
+    precision_context,
+    resolve_precision,
+    torch_seed,
+)
+from ..utils._torch import resolve_device as _resolve_device
+from ..utils._validation import _py
+from ._data import GroupValidSplit, _dataset_targets, make_transforms
 
 __all__ = ["ImageNetMixin", "resolve_device"]
 
@@ -40,16 +50,26 @@ __all__ = ["ImageNetMixin", "resolve_device"]
 def resolve_device(device="auto"):
     """The torch device string a ``device`` parameter means.
 
+    The device rule of every skanimal estimator (the networks and
+    :class:`~skanimal.features.DeepFeatures`), as a string for skorch.
+
     Parameters
     ----------
     device : str or torch.device or None, default="auto"
         ``"auto"`` picks ``"cuda"`` when available, then ``"mps"``, else
-        ``"cpu"``. Anything else is returned as a string (``None`` stays
-        ``None``: skorch then leaves tensors where they are).
+        ``"cpu"``. Any other device is checked and returned as a string
+        (``None`` stays ``None``: skorch then leaves tensors where they are).
 
     Returns
     -------
     device : str or None
+        The device, such as ``"cpu"`` or ``"cuda:1"``.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not a torch device, or names CUDA or MPS on a machine
+        without them.
 
     Examples
     --------
@@ -59,16 +79,8 @@ def resolve_device(device="auto"):
     >>> resolve_device("auto") in {"cuda", "mps", "cpu"}
     True
     """
-    if device is None:
-        return None
-    if isinstance(device, str) and device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return "mps"
-        return "cpu"
-    return str(device)
+    device = _resolve_device(device)
+    return None if device is None else str(device)
 
 
 def _seed_from(random_state):
@@ -77,6 +89,17 @@ def _seed_from(random_state):
     if isinstance(random_state, numbers.Integral):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _takes_groups(split):
+    """Whether a train_split callable accepts a ``groups`` keyword."""
+    if isinstance(split, GroupValidSplit):
+        return True
+    try:
+        params = inspect.signature(split).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature: try it
+        return True
+    return any(p.name == "groups" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def _encoded_accuracy(net, X, y):
@@ -128,12 +151,17 @@ class ImageNetMixin(ImageInputMixin):
         on the CPU a fixed seed gives identical fits. The caller's global torch
         RNG state is left untouched.
     device : "auto", str or None, default="auto"
-        ``"auto"`` is CUDA, then MPS, then the CPU.
+        ``"auto"`` is CUDA, then MPS, then the CPU (:func:`resolve_device`,
+        the rule :class:`~skanimal.features.DeepFeatures` follows too); a
+        device that does not exist here is an error in ``fit``.
     precision : {"auto", "fp32", "bf16"}, default="auto"
         Arithmetic of the forward pass. ``"auto"`` is bfloat16 mixed precision
-        (:func:`torch.autocast`) on CUDA devices that support it and float32
-        elsewhere; ``"bf16"`` forces autocast (on the CPU too, where it is
-        usually slower). Losses and outputs are float32 either way.
+        (:func:`torch.autocast`) on CUDA devices that support it, and float32
+        elsewhere (CPU, MPS, CUDA without bfloat16); float16 is never chosen,
+        so no loss scaling is needed. ``"bf16"`` forces autocast (on the CPU
+        too, where it is usually slower); ``"fp32"`` on CUDA disables TF32.
+        The same rule as :class:`~skanimal.features.DeepFeatures`. Losses and
+        outputs are float32 either way.
     *args : tuple
         Passed on to the skorch net (``module``, ...).
     **kwargs : dict
@@ -229,6 +257,7 @@ class ImageNetMixin(ImageInputMixin):
         constraints = self._all_parameter_constraints()
         params = {k: getattr(self, k) for k in constraints if hasattr(self, k)}
         validate_parameter_constraints(constraints, params, caller_name=type(self).__name__)
+        _resolve_device(self.device)  # a clear error for a device that is not here
         resize = self._train_resize()
         if resize < self.image_size:
             raise ValueError(f"train_resize={self.train_resize} is smaller than "
@@ -256,16 +285,9 @@ class ImageNetMixin(ImageInputMixin):
         finally:
             self.device = requested
 
-    @contextlib.contextmanager
     def _seeded(self):
-        seed = _seed_from(self.random_state)
-        if seed is None:
-            yield
-            return
-        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
+        """Seed torch (CPU and CUDA) from ``random_state``; the caller's state is kept."""
+        return torch_seed(_seed_from(self.random_state), cuda=True)
 
     def get_metadata_routing(self):
         """Metadata routing: ``fit`` may request ``groups`` (for the internal split).
@@ -373,11 +395,17 @@ class ImageNetMixin(ImageInputMixin):
                 split.random_state = _seed_from(self.random_state)
             groups = getattr(self, "_fit_groups_", None)
             if groups is not None:
-                fit_params = {**fit_params, "groups": groups}
-            if isinstance(split, GroupValidSplit) or groups is None:
-                dataset_train, dataset_valid = split(dataset, y, **fit_params)
-            else:  # a plain skorch split: pass groups only if it takes them
-                dataset_train, dataset_valid = split(dataset, y, **fit_params)
+                if _takes_groups(split):
+                    fit_params = {**fit_params, "groups": groups}
+                else:  # a split that takes no subjects cannot keep them apart
+                    warnings.warn(
+                        f"train_split={split!r} takes no groups, so the subjects passed to "
+                        f"fit do not reach it: its validation split may put images of one "
+                        f"subject on both sides, and the validation scores are optimistic. "
+                        f"Use skanimal.nets.GroupValidSplit, or a split that takes groups=.",
+                        UserWarning, stacklevel=2,
+                    )
+            dataset_train, dataset_valid = split(dataset, y, **fit_params)
         else:
             dataset_train, dataset_valid = dataset, None
         self._set_class_weights(dataset_train)
@@ -400,10 +428,10 @@ class ImageNetMixin(ImageInputMixin):
             for label, w in self.class_weight.items():
                 hit = np.flatnonzero(self.classes_ == label)
                 if not len(hit):
-                    raise ValueError(f"class_weight names class {label!r}, which is not in "
-                                     f"the classes {list(self.classes_)}.")
+                    raise ValueError(f"class_weight names class {_py(label)!r}, which is not "
+                                     f"in the classes {self.classes_.tolist()}.")
                 weights[hit[0]] = w
-        device = resolve_device(self.device)
+        device = _resolve_device(self.device)
         criterion.weight = torch.as_tensor(weights, dtype=torch.float32, device=device)
         self.class_weight_ = weights
 
@@ -424,17 +452,19 @@ class ImageNetMixin(ImageInputMixin):
                 classes = np.unique(y) if self.classes is None else np.asarray(self.classes)
                 if len(classes) < 2:
                     raise ValueError(f"{type(self).__name__} needs at least 2 classes in y, "
-                                     f"got {len(classes)}: {list(classes)}.")
+                                     f"got {len(classes)}: {classes.tolist()}.")
+                if len(set(classes.tolist())) != len(classes):
+                    raise ValueError(f"classes={classes.tolist()} names a class twice.")
                 self.classes_inferred_ = classes
                 self.n_outputs_ = len(classes)
-            classes = self.classes_
-            enc = np.searchsorted(classes, y)
-            enc = np.clip(enc, 0, len(classes) - 1)
-            unknown = classes[enc] != y
-            if np.any(unknown):
-                raise ValueError(f"y holds labels {sorted(set(y[unknown].tolist()))} that are "
-                                 f"not among the classes {list(classes)}.")
-            return enc.astype(np.int64)
+            # a label's code is its position in classes_, in the order given
+            codes = {c: i for i, c in enumerate(self.classes_.tolist())}
+            enc = np.array([codes.get(v, -1) for v in y.tolist()], dtype=np.int64)
+            if np.any(enc < 0):
+                unknown = sorted({v for v, e in zip(y.tolist(), enc) if e < 0}, key=repr)
+                raise ValueError(f"y holds labels {unknown} that are not among the classes "
+                                 f"{self.classes_.tolist()}.")
+            return enc
         y = y.astype(np.float32)
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinite values.")
@@ -467,12 +497,16 @@ class ImageNetMixin(ImageInputMixin):
             split so that no subject is on both sides.
         **fit_params : dict
             Passed on to skorch (and to the module's ``forward``).
+            ``sample_weight`` is refused with a :class:`TypeError`: the
+            networks' losses do not weight samples (for class imbalance use
+            ``class_weight`` or ``sampler="weighted"``).
 
         Returns
         -------
         self : object
             The fitted network.
         """
+        self._check_fit_params(fit_params)
         self._validate_own_params()
         if not self.warm_start or not getattr(self, "initialized_", False):
             X = check_images(X)
@@ -497,13 +531,15 @@ class ImageNetMixin(ImageInputMixin):
         groups : array-like of shape (n_samples,), default=None
             The subject of each image, for the internal validation split.
         **fit_params : dict
-            Passed on to skorch.
+            Passed on to skorch; ``sample_weight`` is refused, as in
+            :meth:`fit`.
 
         Returns
         -------
         self : object
             The network.
         """
+        self._check_fit_params(fit_params)
         self._validate_own_params()
         X = check_images(X)
         first = not getattr(self, "initialized_", False)
@@ -512,6 +548,17 @@ class ImageNetMixin(ImageInputMixin):
             if first:
                 self.initialize()
             return self._partial_fit(X, y, groups, "partial_fit", fit_params)
+
+    def _check_fit_params(self, fit_params):
+        if "sample_weight" in fit_params:
+            name = type(self).__name__
+            raise TypeError(
+                f"{name}.fit does not take sample_weight: its loss does not weight samples, "
+                f"and skorch would pass the weights to the module's forward. For class "
+                f"imbalance use class_weight='balanced' or sampler='weighted'; to weight "
+                f"images otherwise, resample them before the network. With metadata "
+                f"routing, do not call {name}.set_fit_request(sample_weight=True)."
+            )
 
     def _partial_fit(self, X, y, groups, routing_method, fit_params):
         if groups is not None:
@@ -552,33 +599,16 @@ class ImageNetMixin(ImageInputMixin):
         with self._concrete_device():
             return super().get_loss(y_pred, y_true, X=X, training=training)
 
-    def _autocast_dtype(self):
-        """The autocast dtype of the forward pass, or None for plain float32."""
-        if self.precision == "fp32":
-            return None
-        device = torch.device(resolve_device(self.device) if self.device in ("auto", None)
-                              else self.device)
-        if self.precision == "bf16":
-            return torch.bfloat16
-        # "auto": bfloat16 mixed precision on GPUs that support it (no loss
-        # scaling needed, unlike float16); float32 elsewhere
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        return None
-
     def infer(self, x, **fit_params):
         fit_params.pop("groups", None)
         with self._concrete_device():
-            dtype = self._autocast_dtype()
-            if dtype is None:
-                return super().infer(x, **fit_params)
-            device_type = torch.device(self.device).type
-            with torch.autocast(device_type=device_type, dtype=dtype):
+            device = _resolve_device(self.device) or torch.device("cpu")
+            with precision_context(resolve_precision(self.precision, device), device):
                 out = super().infer(x, **fit_params)
-            # the loss and the probabilities are computed in float32
-            if isinstance(out, (tuple, list)):
-                return type(out)(o.float() if torch.is_tensor(o) else o for o in out)
-            return out.float()
+        # the loss and the probabilities are computed in float32
+        if isinstance(out, (tuple, list)):
+            return type(out)(o.float() if torch.is_tensor(o) else o for o in out)
+        return out.float()
 
     def predict_proba(self, X):
         """Class probabilities of the images (classifiers).

@@ -1,137 +1,34 @@
-"""Images as a torch dataset, the train/eval transforms, and a subject-wise split.
+"""The networks' train/eval transforms and a subject-wise validation split.
 
 The networks of :mod:`skanimal.nets` keep X as a numpy array of image paths
 or images (so that scikit-learn's cross-validation can index it) and read the
-pixels lazily, one image at a time, through :func:`skanimal.utils.open_image`.
+pixels lazily, one image at a time, through :class:`ImageDataset`, the dataset
+:class:`~skanimal.features.DeepFeatures` reads images with too.
 """
 
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import copy
 import numbers
 import warnings
 
 import numpy as np
-import torch
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedGroupKFold
 from sklearn.utils.multiclass import type_of_target
 from torch.utils.data import Subset
 
-from ..utils import check_images, open_image
+from ..utils._torch import ImageDataset
 
 __all__ = ["GroupValidSplit", "ImageDataset", "make_transforms"]
 
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class ImageDataset(torch.utils.data.Dataset):
-    """A torch dataset of face images read lazily from paths or an array.
-
-    Item ``i`` is ``(transform(image_i), y[i])``: the image is opened with
-    :func:`skanimal.utils.open_image` (EXIF orientation, alpha, greyscale and
-    16-bit images handled there), converted to RGB, then transformed. Without
-    a transform the image becomes a float tensor of shape (3, H, W) in [0, 1].
-
-    Parameters
-    ----------
-    X : array-like of str of shape (n_samples,) or ndarray of shape \
-            (n_samples, height, width[, channels])
-        Image file paths, or images (uint8 0-255 or float 0-1), validated by
-        :func:`skanimal.utils.check_images`.
-    y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
-        Targets. ``None`` yields a dummy target ``0`` (as skorch's Dataset).
-    transform : callable, default=None
-        Applied to the RGB :class:`PIL.Image.Image`; must return a tensor.
-
-    Attributes
-    ----------
-    X : ndarray
-        The validated input.
-    y : ndarray or None
-        The targets.
-
-    See Also
-    --------
-    make_transforms : The training and evaluation transforms.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skanimal.nets import ImageDataset
-    >>> ds = ImageDataset(np.zeros((2, 8, 10), dtype=np.uint8), y=[0, 1])
-    >>> len(ds), tuple(ds[1][0].shape), int(ds[1][1])
-    (2, (3, 8, 10), 1)
-    """
-
-    def __init__(self, X, y=None, transform=None):
-        self.X = check_images(X)
-        if y is not None:
-            y = np.asarray(y)
-            if len(y) != len(self.X):
-                raise ValueError(
-                    f"X and y have different lengths: {len(self.X)} images, {len(y)} targets."
-                )
-        self.y = y
-        self.transform = transform
-
-    def __len__(self):
-        return len(self.X)
-
-    def load(self, i):
-        """Open image ``i`` as an RGB PIL image (no transform).
-
-        Parameters
-        ----------
-        i : int
-            Position in X.
-
-        Returns
-        -------
-        image : PIL.Image.Image
-            The decoded image in mode RGB.
-        """
-        img = open_image(self.X[i], index=int(i))
-        return img if img.mode == "RGB" else img.convert("RGB")
-
-    def __getitem__(self, i):
-        img = self.load(i)
-        if self.transform is None:
-            x = torch.from_numpy(np.array(img, dtype=np.float32) / np.float32(255.0))
-            x = x.permute(2, 0, 1).contiguous()
-        else:
-            x = self.transform(img)
-        target = 0 if self.y is None else self.y[i]
-        return x, target
-
-    def with_transform(self, transform):
-        """A shallow copy of the dataset with another transform (X is shared).
-
-        Parameters
-        ----------
-        transform : callable or None
-            The transform of the copy.
-
-        Returns
-        -------
-        dataset : ImageDataset
-            The copy.
-        """
-        new = copy.copy(self)
-        new.transform = transform
-        return new
-
-
 def _interpolation(name):
-    from torchvision.transforms import InterpolationMode
+    """torchvision's interpolation mode of a timm config name (bilinear by default)."""
+    from timm.data.transforms import str_to_interp_mode
 
-    return {
-        "bilinear": InterpolationMode.BILINEAR,
-        "bicubic": InterpolationMode.BICUBIC,
-        "nearest": InterpolationMode.NEAREST,
-        "lanczos": InterpolationMode.LANCZOS,
-    }.get(str(name or "bilinear"), InterpolationMode.BILINEAR)
+    try:
+        return str_to_interp_mode(str(name or "bilinear"))
+    except KeyError:  # "random" and other training-only modes
+        return str_to_interp_mode("bilinear")
 
 
 def _pair(size, name):
@@ -184,11 +81,12 @@ def make_transforms(data_config=None, *, train_resize=256, crop=224, hflip=True)
     >>> tuple(eval_tf(Image.new("RGB", (50, 60))).shape)
     (3, 32, 32)
     """
+    from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
     from torchvision import transforms as T
 
     config = dict(data_config or {})
-    mean = tuple(config.get("mean") or _IMAGENET_MEAN)
-    std = tuple(config.get("std") or _IMAGENET_STD)
+    mean = tuple(config.get("mean") or IMAGENET_DEFAULT_MEAN)
+    std = tuple(config.get("std") or IMAGENET_DEFAULT_STD)
     interp = _interpolation(config.get("interpolation"))
     crop_hw = _pair(crop, "crop")
     resize_hw = _pair(train_resize, "train_resize")
