@@ -23,6 +23,7 @@ PUBLIC_MODULES = [
     "skanimal.metrics",
     "skanimal.model_selection",
     "skanimal.nets",
+    "skanimal.pipeline",
     "skanimal.preprocessing",
     "skanimal.sampling",
     "skanimal.selective",
