@@ -8,6 +8,7 @@ the cache directory).
 import ast
 import json
 import os
+import pathlib
 import pickle
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -726,3 +728,380 @@ def test_resolve_cache(tmp_path, monkeypatch):
     instance = EmbeddingCache(tmp_path / "x")
     assert _cache._resolve_cache(instance) is instance
     assert not (tmp_path / "env").exists() and not (tmp_path / "dir").exists()
+
+
+# ----------------------------------------------------------------------------
+# A cache that cannot be used: read-only, corrupt, locked, or holding NaN
+# ----------------------------------------------------------------------------
+#
+# The transformers must serve what a usable cache holds, and otherwise warn
+# once per transform, naming the file, compute without the cache and return
+# exactly what an uncached transformer returns. The file is never modified.
+
+LBP = dict(grid=2)
+DEEP = dict(backbone="test_resnet", weights=None, image_size=32, verbose=0)
+
+
+def _features(feature, **params):
+    from skanimal.features import DeepFeatures, LBPFeatures
+
+    if feature == "lbp":
+        return LBPFeatures(**LBP, **params)
+    return DeepFeatures(**DEEP, **params)
+
+
+def _cache_warnings(caught):
+    return [str(w.message) for w in caught if issubclass(w.category, _cache.CacheWarning)]
+
+
+def _snapshot(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def shared_folder():
+    """A folder every user can enter (``tmp_path`` is private to root)."""
+    import shutil
+    import tempfile
+
+    base = tempfile.mkdtemp(prefix="skanimal-shared-")
+    os.chmod(base, 0o755)
+    yield pathlib.Path(base)
+    for dirpath, _dirnames, filenames in os.walk(base):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o644)
+    shutil.rmtree(base)
+
+
+# Run by a process that cannot write to the cache folder: it reads a fully
+# populated cache, then transforms images of which half are not cached.
+READ_ONLY_CHECK = """
+import errno, os, pickle, warnings
+import numpy as np
+from skanimal.features._cache import CacheWarning, EmbeddingCache
+from skanimal.features._lbp import LBPFeatures
+
+root, data = ARGS
+X = np.load(data)
+result = {}
+try:
+    open(os.path.join(root, "probe"), "w").close()
+    result["probe"] = "writable"
+except OSError as exc:
+    result["probe"] = errno.errorcode[exc.errno]
+result["raw"] = EmbeddingCache(root).get_many("raw", ["a", "b"])
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    lbp = LBPFeatures(grid=2, cache=root).fit(X)
+    result["served"] = lbp.transform(X[:6])
+    result["n_served"] = lbp._last_extraction["n_computed"]
+    result["warned_served"] = [str(w.message) for w in caught]
+    del caught[:]
+    result["mixed"] = lbp.transform(X)
+    result["n_mixed"] = lbp._last_extraction["n_computed"]
+    result["warned_mixed"] = [(w.category.__name__, str(w.message)) for w in caught]
+    lbp.cache_.close()
+"""
+
+
+HOLDER = """
+import sys
+import numpy as np
+
+cache = EmbeddingCache(sys.argv[1])
+cache.put_many("raw", ["a"], np.array([[1.0, 2.0]]))  # stays in the log
+print("ready", flush=True)
+sys.stdin.read()
+cache.close()
+"""
+
+
+def _run_as_nobody(code, *args):
+    """Run ``code`` in a forked child without root's powers (root ignores file modes)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        status = 1
+        try:
+            os.close(read)
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)  # nobody
+            namespace = {"ARGS": tuple(map(str, args))}
+            try:
+                exec(code, namespace)
+                payload, status = pickle.dumps(namespace["result"]), 0
+            except BaseException:
+                import traceback
+
+                payload = pickle.dumps(traceback.format_exc())
+            with os.fdopen(write, "wb") as fh:
+                fh.write(payload)
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, "rb") as fh:
+        payload = fh.read()
+    _, status = os.waitpid(pid, 0)
+    result = pickle.loads(payload)
+    assert os.waitstatus_to_exitcode(status) == 0, result
+    return result
+
+
+def _can_mount_read_only(folder):
+    if os.name != "posix" or os.geteuid() != 0:
+        return False
+    try:
+        proc = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount --bind -o ro "$0" "$0"', str(folder)],
+            capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0
+
+
+def _run_on_read_only_mount(folder, code, *args):
+    """Run ``code`` in a process that sees ``folder`` as a read-only bind mount.
+
+    The mount lives in a private mount namespace: nothing outside sees it, and
+    it disappears with the process.
+    """
+    script = _CHILD_PREAMBLE + "ARGS = sys.argv[1:]\n" + textwrap.dedent(code) + (
+        "\nimport pickle\nprint(pickle.dumps(result).hex())\n")
+    proc = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         'mount --bind -o ro "$0" "$0" && exec "$@"', str(folder),
+         sys.executable, "-c", script, *map(str, args)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return pickle.loads(bytes.fromhex(proc.stdout.strip().splitlines()[-1]))
+
+
+@needs_posix
+@pytest.mark.parametrize("how, state", [("permissions", "closed"),
+                                        ("permissions", "in use"),
+                                        ("read-only mount", "closed")])
+def test_a_read_only_cache_serves_what_it_holds(shared_folder, rng_images, how, state):
+    from skanimal.features import LBPFeatures
+
+    root = shared_folder / "cache"
+    data = shared_folder / "X.npy"
+    np.save(data, rng_images)
+    os.chmod(data, 0o644)
+    expected = LBPFeatures(**LBP).fit(rng_images).transform(rng_images)
+    writer = EmbeddingCache(root)
+    lbp = LBPFeatures(**LBP, cache=writer).fit(rng_images)
+    lbp.transform(rng_images[:6])  # the first six images are cached
+    writer.close()  # only the database file is left
+    holder = None
+    if state == "closed":
+        writer.put_many("raw", ["a"], np.array([[1.0, 2.0]]))
+        writer.close()
+        assert [p.name for p in root.iterdir()] == ["embeddings.sqlite"]
+    else:  # another process writes and keeps it open: its log and index stay
+        # (in another process, as the forked reader must not inherit the
+        # connection: SQLite would hand it the writer's mapping of the index)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", _CHILD_PREAMBLE + textwrap.dedent(HOLDER), root],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        assert holder.stdout.readline().strip() == "ready", holder.communicate()
+        assert {p.name for p in root.iterdir()} == {
+            "embeddings.sqlite", "embeddings.sqlite-wal", "embeddings.sqlite-shm"}
+    try:
+        if how == "permissions":
+            for p in root.iterdir():
+                os.chmod(p, 0o444)
+            os.chmod(root, 0o555)
+            before = _snapshot(root)
+            result = _run_as_nobody(READ_ONLY_CHECK, root, data)
+            assert result["probe"] in ("EACCES", "EPERM")  # really not writable
+        else:
+            if not _can_mount_read_only(shared_folder):
+                pytest.skip("needs root and mount namespaces (unshare)")
+            before = _snapshot(root)
+            result = _run_on_read_only_mount(root, READ_ONLY_CHECK, root, data)
+            assert result["probe"] == "EROFS"
+        assert _snapshot(root) == before  # nothing created, nothing changed
+    finally:
+        if holder is not None:
+            holder.communicate(timeout=60)  # closing its stdin releases the cache
+
+    assert result["raw"][0].tolist() == [1.0, 2.0] and result["raw"][1] is None
+    # a fully cached request is served from the cache, silently
+    np.testing.assert_array_equal(result["served"], expected[:6])
+    assert result["n_served"] == 0 and result["warned_served"] == []
+    # the others are computed; that they cannot be stored is said once
+    np.testing.assert_array_equal(result["mixed"], expected)
+    assert result["n_mixed"] == 6
+    assert len(result["warned_mixed"]) == 1, result["warned_mixed"]
+    category, message = result["warned_mixed"][0]
+    assert category == "CacheWarning"
+    assert str(root / "embeddings.sqlite") in message and "read-only" in message
+
+
+@pytest.mark.parametrize("damage", ["garbage", "damaged pages"])
+@pytest.mark.parametrize("feature", ["lbp", "deep"])
+def test_a_corrupt_cache_is_bypassed_with_one_warning_and_kept(
+        tmp_path, rng_images, feature, damage):
+    X = rng_images[:8]
+    expected = _features(feature, cache=False).fit(X).transform(X)
+    db = tmp_path / "embeddings.sqlite"
+    if damage == "garbage":
+        db.write_bytes(b"\x89 not an SQLite database \x00\xff" * 300)
+    else:  # a real cache whose pages, but for the 100-byte header, are overwritten
+        seed = _features(feature, cache=tmp_path).fit(X)
+        seed.transform(X[:4])
+        seed.cache_.close()
+        data = bytearray(db.read_bytes())
+        data[100:] = b"\xa5" * (len(data) - 100)
+        db.write_bytes(bytes(data))
+    before = _snapshot(tmp_path)
+
+    est = _features(feature, cache=tmp_path).fit(X)
+    for _ in range(2):  # each transform says it once
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = est.transform(X)
+        np.testing.assert_array_equal(out, expected)
+        assert est._last_extraction["n_computed"] == len(X)
+        messages = _cache_warnings(caught)
+        assert len(messages) == 1, messages
+        assert str(db) in messages[0] and "corrupt" in messages[0]
+        assert "does not delete" in messages[0]
+    est.cache_.close()
+    assert _snapshot(tmp_path) == before  # not repaired, not deleted, not written
+
+
+@pytest.mark.parametrize("feature", ["lbp", "deep"])
+def test_a_cache_locked_for_writing_loses_no_computed_batch(tmp_path, rng_images, feature):
+    expected = _features(feature, cache=False, batch_size=4).fit(rng_images).transform(
+        rng_images) if feature == "deep" else _features(feature).fit(rng_images).transform(
+        rng_images)
+    cache = EmbeddingCache(tmp_path, timeout=0.05)
+    cache.put_many("other", ["a"], np.zeros((1, 2)))  # a valid, empty cache
+    cache.close()
+    params = {"batch_size": 4} if feature == "deep" else {"n_jobs": 2}
+    est = _features(feature, cache=cache, **params).fit(rng_images)  # several batches
+
+    locker = sqlite3.connect(cache.db_path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another process is writing, for a long time
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = est.transform(rng_images)
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    np.testing.assert_array_equal(out, expected)  # every batch is in the result
+    assert est._last_extraction["n_computed"] == 12
+    messages = _cache_warnings(caught)
+    assert len(messages) == 1, messages  # once, not once per batch
+    assert str(cache.db_path) in messages[0] and "locked" in messages[0]
+    assert cache.get_many(est.cache_namespace_, image_keys(rng_images)) == [None] * 12
+
+    # once the lock is gone the cache is used again
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", _cache.CacheWarning)
+        np.testing.assert_array_equal(est.transform(rng_images), expected)
+        assert est._last_extraction["n_computed"] == 12
+        np.testing.assert_array_equal(est.transform(rng_images), expected)
+        assert est._last_extraction["n_computed"] == 0
+    cache.close()
+
+
+def test_a_cache_locked_for_reading_is_bypassed_with_one_warning(tmp_path, rng_images):
+    expected = _features("lbp").fit(rng_images).transform(rng_images)
+    cache = EmbeddingCache(tmp_path, timeout=0.05)
+    est = _features("lbp", cache=cache, n_jobs=2).fit(rng_images)
+    est.transform(rng_images[:6])
+    cache.close()
+    locker = sqlite3.connect(cache.db_path, isolation_level=None)
+    locker.execute("PRAGMA locking_mode=EXCLUSIVE")
+    locker.execute("BEGIN EXCLUSIVE")
+    locker.execute("INSERT INTO meta (key, value) VALUES ('lock', 'held')")
+    locker.execute("COMMIT")  # exclusive locking mode keeps the lock
+    try:
+        probe = sqlite3.connect(cache.db_path, timeout=0)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            probe.execute("SELECT count(*) FROM embeddings").fetchall()
+        probe.close()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = est.transform(rng_images)
+    finally:
+        locker.close()
+    np.testing.assert_array_equal(out, expected)
+    assert est._last_extraction["n_computed"] == 12
+    messages = _cache_warnings(caught)
+    assert len(messages) == 1, messages
+    assert str(cache.db_path) in messages[0] and "locked" in messages[0]
+    # the six cached images are served again once the lock is released
+    est.transform(rng_images)
+    assert est._last_extraction["n_computed"] == 6
+    cache.close()
+
+
+def _overwrite_entries(db_path, namespace, keys, values):
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        (ns_id,) = conn.execute("SELECT id FROM namespaces WHERE name = ?",
+                                (namespace,)).fetchone()
+        for key, value in zip(keys, values):
+            blob = np.asarray(value, dtype="<f4").tobytes()
+            n = conn.execute("UPDATE embeddings SET value = ? WHERE ns = ? AND key = ?",
+                             (blob, ns_id, key)).rowcount
+            assert n == 1
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("feature", ["lbp", "deep"])
+def test_non_finite_entries_are_misses_and_are_replaced(tmp_path, rng_images, feature):
+    X = rng_images[:6]
+    params = {"batch_size": 1} if feature == "deep" else {}  # batch-independent numbers
+    expected = _features(feature, cache=False, **params).fit(X).transform(X)
+    est = _features(feature, cache=tmp_path, **params).fit(X)
+    np.testing.assert_array_equal(est.transform(X), expected)
+    est.cache_.close()
+    keys = image_keys(X)
+    bad = [1, 3, 5]
+    stored = est.cache_.get_many(est.cache_namespace_, [keys[i] for i in bad])
+    for vec, poison in zip(stored, [np.nan, np.inf, -np.inf]):
+        vec[len(vec) // 2] = poison
+    _overwrite_entries(est.cache_.db_path, est.cache_namespace_,
+                       [keys[i] for i in bad], stored)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = est.transform(X)
+    np.testing.assert_array_equal(out, expected)
+    assert est._last_extraction["n_computed"] == 3  # the three bad entries
+    # and the recomputed vectors replaced them
+    fixed = est.cache_.get_many(est.cache_namespace_, [keys[i] for i in bad])
+    assert all(np.isfinite(v).all() for v in fixed)
+    est.transform(X)
+    assert est._last_extraction["n_computed"] == 0
+    est.cache_.close()
+
+
+def test_fill_and_store_treat_non_finite_vectors_as_misses(tmp_path, rng_images):
+    X = rng_images[:4]
+    keys = image_keys(X)
+    cache = EmbeddingCache(tmp_path)
+    cache.put_many("ns", keys[:3], np.array([[1, 2], [np.nan, 0], [np.inf, 1]]))
+    out = np.zeros((4, 2))
+    todo = _cache._fill_from_cache(cache, "ns", X, out)
+    assert todo == [(1, [1], keys[1]), (2, [2], keys[2]), (3, [3], keys[3])]
+    assert out[0].tolist() == [1.0, 2.0]
+    # a computed vector that is not finite is returned but never stored
+    _cache._store_computed(cache, "ns", todo, np.array([[3, 3], [-np.inf, 4], [5, 5]]),
+                           config=None)
+    got = cache.get_many("ns", keys)
+    assert got[1].tolist() == [3.0, 3.0] and got[3].tolist() == [5.0, 5.0]
+    assert np.isinf(got[2][0])  # the old, still non-finite entry is left as it was
+    assert _cache._fill_from_cache(cache, "ns", X, out) == [(2, [2], keys[2])]
+    cache.close()

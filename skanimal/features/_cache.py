@@ -14,6 +14,14 @@ database in write-ahead-log mode: every :meth:`EmbeddingCache.put_many` is one
 transaction, several processes and threads may read and write at the same time,
 and a process killed mid-way leaves a valid cache that holds exactly the
 batches it had committed.
+
+A cache is an accelerator, never a source of failure for the transformers
+that use it: a cache this process cannot write (a read-only folder or file
+system, a lab's shared cache) is opened read-only and serves what it holds;
+a corrupt, locked or read-only cache makes a transform warn once
+(:class:`CacheWarning`, naming the file) and compute what it cannot read or
+store; a stored vector holding NaN or infinity counts as missing. skanimal
+never repairs, rewrites or deletes a cache file it found damaged.
 """
 
 # Authors: the skanimal developers
@@ -27,6 +35,7 @@ import sqlite3
 import stat
 import threading
 import time
+import warnings
 from collections.abc import Mapping, Set
 
 import numpy as np
@@ -45,6 +54,7 @@ from ..utils._images import (
 __all__ = [
     "DEFAULT_CACHE_ENV",
     "CacheError",
+    "CacheWarning",
     "EmbeddingCache",
     "default_cache_dir",
     "image_keys",
@@ -142,6 +152,36 @@ class CacheError(SkanimalError, OSError):
     def __init__(self, message, path=None):
         super().__init__(message)
         self.path = path
+
+
+class CacheWarning(UserWarning):
+    """An embedding cache could not be used; the transform went on without it.
+
+    Issued once per transform by the cached transformers
+    (:class:`~skanimal.features.DeepFeatures`,
+    :class:`~skanimal.features.LBPFeatures`) when their cache is corrupt,
+    stays locked by another process, or cannot be written. The message names
+    the file and says what was wrong; the features are computed and returned
+    as without a cache, and the file is left as it is.
+
+    See Also
+    --------
+    CacheError : The error behind the warning.
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> import numpy as np
+    >>> from skanimal.features import CacheWarning, EmbeddingCache, LBPFeatures
+    >>> X = np.zeros((2, 16, 16), dtype=np.uint8)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = EmbeddingCache(tmp).db_path.write_bytes(b"not a database" * 100)
+    ...     with warnings.catch_warnings(record=True) as caught:
+    ...         warnings.simplefilter("always")
+    ...         features = LBPFeatures(grid=2, cache=tmp).fit_transform(X)
+    >>> features.shape, [w.category.__name__ for w in caught]
+    ((2, 40), ['CacheWarning'])
+    """
 
 
 def default_cache_dir():
@@ -302,6 +342,12 @@ def _fill_from_cache(cache, namespace, X, out):
     once. The caller computes ``todo``, writes the results to ``out[rows]`` and
     stores them with :func:`_store_computed`.
 
+    A call starts an *extraction* (of the calling thread): a cache that
+    cannot be read makes it warn once (:class:`CacheWarning`) and return every
+    image as to compute, and :func:`_store_computed` then stores nothing until
+    the next extraction. A stored vector holding NaN or infinity is a miss;
+    the value computed for it replaces it.
+
     Parameters
     ----------
     cache : EmbeddingCache or None
@@ -324,7 +370,10 @@ def _fill_from_cache(cache, namespace, X, out):
     if cache is None:
         return [(i, [i], None) for i in range(n)]
     keys = image_keys(X)
-    cached = cache.get_many(namespace, keys)
+    extraction = cache._extraction
+    extraction.bypass = False
+    extraction.replace = set()
+    cached = _lookup(cache, namespace, keys, "reading")
     dim = out.shape[1]
     todo, first = [], {}
     for i, (key, value) in enumerate(zip(keys, cached)):
@@ -334,13 +383,47 @@ def _fill_from_cache(cache, namespace, X, out):
                     f"cache {cache.path} holds a vector of shape {value.shape} for "
                     f"X[{i}] in namespace {namespace}, expected ({dim},); clear that "
                     "namespace.")
-            out[i] = value
-        elif key in first:  # the same image again in X
+            if np.isfinite(value).all():
+                out[i] = value
+                continue
+            extraction.replace.add(key)  # not a result: computed again
+        if key in first:  # the same image again in X
             first[key][1].append(i)
         else:
             first[key] = (i, [i], key)
             todo.append(first[key])
     return todo
+
+
+def _lookup(cache, namespace, keys, doing):
+    """``cache.get_many``, or only misses (after one warning) when it fails."""
+    try:
+        return cache.get_many(namespace, keys)
+    except CacheError as exc:
+        _bypass(cache, exc, doing)
+        return [None] * len(keys)
+
+
+def _bypass(cache, exc, doing):
+    """Warn that ``cache`` failed, and use it no more in this extraction."""
+    cache._extraction.bypass = True
+    then = ("the features of this transform are computed without it"
+            if doing == "reading" else
+            "the features computed by this transform are returned but not stored")
+    warnings.warn(f"{exc} Going on without the cache: {then}.", CacheWarning,
+                  stacklevel=5)  # the caller of transform
+
+
+def _all_cached(cache, namespace, X):
+    """Whether every image of X has a usable (finite) vector in ``cache``.
+
+    Used where a transformer must know in advance that it will not need to
+    compute anything; an unusable cache holds nothing (after one warning).
+    """
+    if cache is None:
+        return False
+    values = _lookup(cache, namespace, image_keys(X), "reading")
+    return all(v is not None and np.isfinite(v).all() for v in values)
 
 
 def _resolve_cache(cache):
@@ -364,11 +447,23 @@ def _store_computed(cache, namespace, todo, values, *, config):
 
     Does nothing without a cache. ``values[j]`` belongs to ``todo[j]``; one
     transaction per call, so that a transformer that stores every batch keeps
-    its progress when it is interrupted.
+    its progress when it is interrupted. Vectors holding NaN or infinity are
+    not stored. A cache that cannot be written makes the extraction warn once
+    (:class:`CacheWarning`) and store nothing more; the caller keeps its
+    values, so nothing computed is lost.
     """
-    if cache is None or not len(todo):
+    if cache is None or not len(todo) or getattr(cache._extraction, "bypass", False):
         return
-    cache.put_many(namespace, [t[2] for t in todo], values, config=config)
+    values = np.asarray(values)
+    finite = np.isfinite(values).all(axis=1)
+    keys = [t[2] for t, ok in zip(todo, finite) if ok]
+    if not keys:
+        return
+    replace = getattr(cache._extraction, "replace", set()).intersection(keys)
+    try:
+        cache._put(namespace, keys, values[finite], config=config, replace=replace)
+    except CacheError as exc:
+        _bypass(cache, exc, "writing")
 
 
 def _json_default(obj):
@@ -537,8 +632,12 @@ class EmbeddingCache:
     def _reset(self):
         self._lock = threading.RLock()
         self._conn = None
+        self._read_only = False  # whether self._conn is a read-only connection
+        self._damage = None  # the message of a corruption found in this process
         self._pid = os.getpid()
         self._touched = {}
+        # what the transform running in each thread knows (see _fill_from_cache)
+        self._extraction = threading.local()
 
     @property
     def db_path(self):
@@ -575,21 +674,53 @@ class EmbeddingCache:
                     f"({msg}) while {doing}. skanimal does not delete it: move or "
                     "remove the file to start a new cache, or use another cache "
                     f"directory (the cache= parameter or ${DEFAULT_CACHE_ENV}).")
+            self._damage = text  # never write into it from now on
         elif "locked" in low or "busy" in low:
             text = (f"the embedding cache {db!r} stayed locked by another process for "
                     f"more than {self.timeout:g} s while {doing} ({msg}).")
         elif "readonly" in low or "read-only" in low:
-            text = (f"the embedding cache {db!r} is read-only ({msg}) while {doing}; "
-                    "use a writable cache directory.")
+            return self._read_only_error(f"{doing} ({msg})")
         else:
             text = f"the embedding cache {db!r} failed while {doing}: {msg}."
         return CacheError(text, db)
 
-    def _open(self, create):
-        """Return this process's connection; None when there is no cache yet."""
-        if self._conn is not None:
-            return self._conn
+    def _read_only_error(self, doing):
+        db = str(self.db_path)
+        return CacheError(
+            f"the embedding cache {db!r} is read-only for this process while {doing}: "
+            "it serves the embeddings it holds but cannot store new ones. Make the "
+            "cache folder and its files writable, or use a writable cache directory "
+            f"(the cache= parameter or ${DEFAULT_CACHE_ENV}).", db)
+
+    def _writable(self):
+        """Whether this process may write the database, its log and its index."""
+        files = [pathlib.Path(f"{self.db_path}{suffix}") for suffix in ("", "-wal", "-shm")]
+        existing = [f for f in files if f.exists()]
+        if not all(os.access(f, os.W_OK) for f in existing):
+            return False
+        # SQLite creates the missing ones in the folder (and removes the log)
+        return len(existing) == len(files) or os.access(self.path, os.W_OK | os.X_OK)
+
+    def _open(self, create, write=False):
+        """Return this process's connection; None when there is no cache yet.
+
+        ``create`` creates the database if needed; ``write`` (implied by
+        ``create``) asks for a connection that can write, and raises a
+        :class:`CacheError` for a cache that is read-only for this process. A
+        read-only cache is otherwise opened read-only, so that it serves what
+        it holds.
+        """
+        write = write or create
         db = self.db_path
+        if write and self._damage is not None:
+            raise CacheError(self._damage, str(db))
+        if self._conn is not None:
+            if not (write and self._read_only):
+                return self._conn
+            if not self._writable():
+                raise self._read_only_error("writing")
+            conn, self._conn = self._conn, None  # it became writable: reopen
+            conn.close()
         if not create and not db.exists():
             return None
         if create:
@@ -600,22 +731,54 @@ class EmbeddingCache:
                     f"cannot create the embedding cache directory {str(self.path)!r}: "
                     f"{exc.strerror or exc}. Pass another cache path or set "
                     f"${DEFAULT_CACHE_ENV}.", str(db)) from exc
-        try:
-            conn = sqlite3.connect(f"{db.as_uri()}?mode={'rwc' if create else 'rw'}",
-                                   uri=True, timeout=self.timeout, isolation_level=None,
-                                   check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise self._error(exc, "opening it") from exc
-        try:
-            ready = self._prepare(conn, create)
-        except BaseException:
-            conn.close()
-            raise
+        read_only = not self._writable()
+        if read_only and write:
+            raise self._read_only_error("writing")
+        if read_only:
+            conn, ready = self._connect_read_only()
+        else:
+            conn = self._connect("rwc" if create else "rw")
+            ready = self._prepare_or_close(conn, create)
         if not ready:
             conn.close()
             return None
-        self._conn = conn
+        self._conn, self._read_only = conn, read_only
         return conn
+
+    def _connect(self, mode):
+        try:
+            return sqlite3.connect(f"{self.db_path.as_uri()}?mode={mode}", uri=True,
+                                   timeout=self.timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "opening it") from exc
+
+    def _prepare_or_close(self, conn, create):
+        try:
+            return self._prepare(conn, create)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _connect_read_only(self):
+        """Open a cache this process cannot write; return (connection, ready).
+
+        A reader of a write-ahead-log database needs its index (the ``-shm``
+        file): read-only, SQLite uses an existing one, which keeps the reader
+        consistent with writers that can write the folder. Where there is none
+        and none can be created (a read-only folder or file system), the
+        database file is read alone, as an immutable file; committed entries
+        still in a left-over log are then not seen (they are misses).
+        """
+        conn = self._connect("ro")
+        try:
+            return conn, self._prepare_or_close(conn, False)
+        except CacheError as exc:
+            cause = str(exc.__cause__).lower()
+            if "unable to open" not in cause and "readonly" not in cause:
+                raise
+        conn = self._connect("ro&immutable=1")
+        return conn, self._prepare_or_close(conn, False)
 
     def _prepare(self, conn, create):
         """Check that ``conn`` is a skanimal cache, creating the schema if asked.
@@ -802,7 +965,7 @@ class EmbeddingCache:
     def _touch(self, conn, namespace):
         """Refresh a namespace's last_used after a read, best effort."""
         now = time.time()
-        if now - self._touched.get(namespace, 0.0) < _TOUCH_EVERY_S:
+        if self._read_only or now - self._touched.get(namespace, 0.0) < _TOUCH_EVERY_S:
             return
         self._touched[namespace] = now
         try:
@@ -863,6 +1026,10 @@ class EmbeddingCache:
           namespace           config  n_entries
         0        ns  {"model":"m"}          2
         """
+        self._put(namespace, keys, values, config=config)
+
+    def _put(self, namespace, keys, values, *, config=None, replace=()):
+        """:meth:`put_many`, overwriting the entries of the keys in ``replace``."""
         _check_namespace(namespace)
         keys = _check_keys(keys)
         values = np.asarray(values)
@@ -890,11 +1057,12 @@ class EmbeddingCache:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     ns_id = self._namespace_for_write(conn, namespace, dim, config_json)
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO embeddings (ns, key, dim, value) "
-                        "VALUES (?, ?, ?, ?)",
-                        ((ns_id, k, dim, flat[i * step:(i + 1) * step].tobytes())
-                         for i, k in enumerate(keys)))
+                    for conflict, new in (("IGNORE", False), ("REPLACE", True)):
+                        conn.executemany(
+                            f"INSERT OR {conflict} INTO embeddings (ns, key, dim, value) "
+                            "VALUES (?, ?, ?, ?)",
+                            ((ns_id, k, dim, flat[i * step:(i + 1) * step].tobytes())
+                             for i, k in enumerate(keys) if (k in replace) is new))
                     conn.execute("COMMIT")
                 except BaseException:
                     _rollback(conn)
