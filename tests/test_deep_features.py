@@ -185,6 +185,32 @@ def test_vit_poolings_match_timm(rng_images):
     assert not np.allclose(Xt[:, :64], cls_ref, atol=1e-3)
 
 
+def test_auto_pools_a_map_vit_with_timms_attention_head(rng_images):
+    # a MAP-pooled ViT (SigLIP-like: attention pooling, a register token and no
+    # class token) was averaged over its patch tokens by pooling="auto"
+    model, config = _random_model("test_vit3")
+    assert model.global_pool == "map" and not model.has_class_token
+    with torch.inference_mode():
+        x = _plain_batch(rng_images, config)
+        feats = model.forward_features(x)
+        ref = model.forward_head(feats, pre_logits=True).numpy()
+        mean_patch = feats[:, model.num_prefix_tokens:].mean(1).numpy()
+    deep = DeepFeatures(backbone="test_vit3", weights=None, cache=False, verbose=0,
+                        batch_size=len(rng_images))
+    Xt = deep.fit_transform(rng_images)
+    assert deep.pooling_ == "map" and deep.get_feature_names_out()[0] == "deepfeatures_map0"
+    np.testing.assert_allclose(Xt, ref, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(Xt, mean_patch, atol=1e-3)
+    # pooling="avg" still means the mean patch token
+    avg = DeepFeatures(backbone="test_vit3", weights=None, cache=False, verbose=0,
+                       batch_size=len(rng_images), pooling="avg").fit_transform(rng_images)
+    np.testing.assert_allclose(avg, mean_patch, rtol=1e-4, atol=1e-5)
+    # its register token is no class token
+    with pytest.raises(ValueError, match="class token"):
+        DeepFeatures(backbone="test_vit3", weights=None, pooling="cls",
+                     cache=False).fit(rng_images[:2])
+
+
 def test_cnn_pooling_and_layers(rng_images):
     model, config = _random_model("test_resnet")
     with torch.inference_mode():

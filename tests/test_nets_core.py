@@ -176,6 +176,100 @@ def test_fit_routes_groups_to_the_split_only(png_folder, image_labels_groups):
     assert not hasattr(net, "_fit_groups_")
 
 
+class _RecordingTargets(FineTunedClassifier):
+    seen = []  # the encoded targets skorch trains on
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        type(self).seen.append(np.asarray(y).copy())
+        return super().get_split_datasets(X, y, **fit_params)
+
+
+def test_classes_in_the_users_order_encode_by_position(png_folder):
+    # np.searchsorted on the unsorted classes made this fit fail
+    paths, _ = png_folder
+    y = np.array(["pain", "no pain", "pain"] * 4)
+    _RecordingTargets.seen.clear()
+    net = _RecordingTargets(**TINY, classes=["pain", "no pain"], class_weight={"pain": 3.0},
+                            train_split=None, random_state=0).fit(paths, y)
+    assert net.classes_.tolist() == ["pain", "no pain"]
+    np.testing.assert_array_equal(_RecordingTargets.seen[-1], (y == "no pain").astype(int))
+    np.testing.assert_allclose(net.criterion_.weight.numpy(), [3.0, 1.0])
+    proba = net.predict_proba(paths)
+    np.testing.assert_array_equal(net.predict(paths), net.classes_[proba.argmax(axis=1)])
+    bad = np.array(["pain", "maybe", "no pain"] * 4)
+    with pytest.raises(ValueError) as err:
+        FineTunedClassifier(**TINY, classes=["pain", "no pain"], train_split=None).fit(paths, bad)
+    msg = str(err.value)
+    assert "['maybe']" in msg and "['pain', 'no pain']" in msg and "np.str_" not in msg
+    with pytest.raises(ValueError, match="names a class twice"):
+        FineTunedClassifier(**TINY, classes=["pain", "pain"], train_split=None).fit(paths, y)
+
+
+def test_a_split_that_takes_no_groups_is_called_without_them(png_folder, image_labels_groups):
+    # both branches passed groups= before: a two-argument split raised TypeError
+    paths, _ = png_folder
+    y, groups = image_labels_groups
+    calls = []
+
+    def first_eight(dataset, y):
+        calls.append(len(dataset))
+        return (torch.utils.data.Subset(dataset, range(8)),
+                torch.utils.data.Subset(dataset, range(8, len(dataset))))
+
+    net = FineTunedClassifier(**TINY, train_split=first_eight, random_state=0)
+    with pytest.warns(UserWarning, match="takes no groups"):
+        net.fit(paths, y, groups=groups)
+    assert calls == [len(paths)] and net.history[-1, "valid_loss"] > 0
+
+
+def test_sample_weight_is_refused_at_fit(png_folder):
+    paths, _ = png_folder
+    net = FineTunedClassifier(**TINY, train_split=None)
+    with pytest.raises(TypeError, match="FineTunedClassifier.fit does not take sample_weight"):
+        net.fit(paths, np.tile([0, 1], 6), sample_weight=np.ones(12))
+    with pytest.raises(TypeError, match="does not take sample_weight"):
+        net.partial_fit(paths, np.tile([0, 1], 6), sample_weight=np.ones(12))
+    assert not net.initialized_
+
+
+def test_one_device_rule_for_nets_and_features(png_folder):
+    from skanimal.features import DeepFeatures
+
+    paths, _ = png_folder
+    # an impossible device: the same clear error from both, in fit (the nets'
+    # rule returned "gpu0" before)
+    with pytest.raises(ValueError, match="'gpu0' is not a torch device"):
+        resolve_device("gpu0")
+    with pytest.raises(ValueError, match="'gpu0' is not a torch device"):
+        FineTunedClassifier(**{**TINY, "device": "gpu0"}).fit(paths, np.tile([0, 1], 6))
+    with pytest.raises(ValueError, match="'gpu0' is not a torch device"):
+        DeepFeatures("test_resnet", weights=None, device="gpu0").fit(paths)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            FineTunedClassifier(**{**TINY, "device": "cuda"}).fit(paths, np.tile([0, 1], 6))
+    from skanimal.utils._torch import resolve_device as core_rule
+
+    assert resolve_device("cpu") == "cpu" and core_rule("cpu") == torch.device("cpu")
+    assert resolve_device("auto") == str(core_rule("auto"))
+
+
+def test_one_precision_rule_for_nets_and_features(monkeypatch):
+    # the CUDA capability cannot be had on a CPU machine: only the capability query
+    # is replaced, the rule itself runs
+    from skanimal.features import _deep
+    from skanimal.nets import _base
+    from skanimal.utils._torch import resolve_precision
+
+    assert _deep.resolve_precision is _base.resolve_precision is resolve_precision
+    cuda, mps, cpu = torch.device("cuda"), torch.device("mps"), torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert resolve_precision("auto", cuda) == "fp32"  # never fp16: no loss scaling
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert resolve_precision("auto", cuda) == "bf16"
+    assert resolve_precision("auto", mps) == resolve_precision("auto", cpu) == "fp32"
+    assert resolve_precision("bf16", cpu) == "bf16"
+
+
 def test_class_weight_balanced_on_the_training_part(png_folder):
     paths, _ = png_folder
     y = np.array([0] * 9 + [1] * 3)

@@ -358,6 +358,28 @@ def test_clear_errors(png_folder, image_labels_groups):
     assert clone(_net(lambda_prsc=0.0)).lambda_prsc == 0.0
 
 
+@pytest.mark.usefixtures("quiet")
+def test_sample_weight_request_is_refused_at_fit(png_folder, image_labels_groups):
+    # the loss does not weight samples: a routed sample_weight must not reach the
+    # module's forward (a TypeError about forward() before), but be refused clearly
+    import sklearn
+    from sklearn.model_selection import GroupKFold, cross_validate
+
+    paths, _ = png_folder
+    y, groups = image_labels_groups
+    with sklearn.config_context(enable_metadata_routing=True):
+        net = _net().set_fit_request(sample_weight=True, groups=False)
+        net.set_score_request(sample_weight=False)
+        with pytest.raises(TypeError, match=r"PainSeekerClassifier\.fit does not take "
+                                            r"sample_weight.*class_weight='balanced'"):
+            cross_validate(net, paths, y, cv=GroupKFold(2), error_score="raise",
+                           params={"sample_weight": np.ones(len(y)), "groups": groups})
+    net = _net()
+    with pytest.raises(TypeError, match="does not take sample_weight"):
+        net.fit(paths, y, sample_weight=np.ones(len(y)))
+    assert not net.initialized_  # refused before anything is built
+
+
 _SKORCH_XFAIL = {
     "check_no_attributes_set_in_init": "skorch's NeuralNet.__init__ sets history_, "
     "initialized_ and virtual_params_",
