@@ -2,6 +2,8 @@
 
 import hashlib
 import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -256,3 +258,174 @@ def test_check_images_rejects_non_finite_float_pixels(bad):
         check_images(X)
     X[2, 1, 3, 0] = 0.5
     assert check_images(X) is X  # finite input passes, not copied
+
+
+# --------------------------------------------------------------------------- ambiguous shapes
+
+
+def test_one_colour_image_without_batch_axis_is_refused(rgb):
+    image = np.zeros((64, 64, 3), np.uint8)
+    with pytest.raises(ValueError, match=(
+        r"X has shape \(64, 64, 3\), which is ambiguous: .* 64 images of 64x3 pixels.*"
+        r"X\[np\.newaxis\] \(shape \(1, 64, 64, 3\)\).*X\[\.\.\., np\.newaxis\]"
+    )):
+        check_images(image)
+    for c in (1, 4):  # a grey channel axis, RGBA
+        with pytest.raises(ValueError, match="ambiguous"):
+            check_images(np.zeros((20, 30, c), np.uint8))
+    # the two fixes the message gives are accepted
+    assert check_images(image[np.newaxis]).shape == (1, 64, 64, 3)
+    assert check_images(image[..., np.newaxis]).shape == (64, 64, 3, 1)
+    assert check_images(rgb[np.newaxis]).shape == (1, 10, 14, 3)
+
+
+def test_greyscale_stacks_are_still_greyscale_stacks(rng_images):
+    grey = rng_images[..., 0]  # 12 images of 40x48
+    assert check_images(grey) is grey
+    for shape in [(2, 4, 4), (30, 4, 4), (3, 3, 3), (2, 5, 5), (6, 2, 3)]:
+        X = np.zeros(shape, np.uint8)
+        assert check_images(X) is X
+
+
+def test_channels_first_images_are_refused():
+    with pytest.raises(ValueError, match=(
+        r"shape \(8, 3, 64, 64\), which looks like channels-first images .* skanimal "
+        r"expects \(n_images, height, width, channels\).*X\.transpose\(0, 2, 3, 1\) "
+        r"\(shape \(8, 64, 64, 3\)\)"
+    )):
+        check_images(np.zeros((8, 3, 64, 64), np.uint8))
+    # a small width would otherwise be read as 4 channels: 2 RGBA images 3 pixels high
+    with pytest.raises(ValueError, match=(
+        r"shape \(2, 3, 16, 4\), which looks like channels-first .* would be read as 2 "
+        r"images of 3x16 pixels with 4 channels"
+    )):
+        check_images(np.zeros((2, 3, 16, 4), np.uint8))
+    with pytest.raises(ValueError, match="channels-first"):
+        check_images(np.zeros((2, 1, 16, 16), np.float32))
+    # channels last is accepted, tiny images included
+    for shape in [(2, 16, 16, 3), (2, 4, 4, 3), (2, 16, 4, 4), (1, 5, 3, 1)]:
+        X = np.zeros(shape, np.uint8)
+        assert check_images(X) is X
+
+
+def test_list_of_images_of_different_sizes_names_two_shapes(rgb):
+    X = [rgb, rgb, rgb[:, :12]]
+    with pytest.raises(ValueError, match=(
+        r"X is a list of 3 images of different shapes: X\[0\] has shape \(10, 14, 3\) "
+        r"but X\[2\] has \(10, 12, 3\).*resize them"
+    )):
+        check_images(X)
+    assert check_images([rgb, rgb]).shape == (2, 10, 14, 3)  # same shapes are stacked
+
+
+# --------------------------------------------------------------------------- pandas input
+
+
+def test_dataframe_of_one_column_is_its_values(tmp_path, rgb):
+    paths = [tmp_path / "a.png", tmp_path / "b.png"]
+    for p in paths:
+        Image.fromarray(rgb).save(p)
+    frame = pd.DataFrame({"file": [str(p) for p in paths]}, index=[10, 20])
+    out = check_images(frame)
+    assert out.dtype == object and list(out) == [str(p) for p in paths]
+    np.testing.assert_array_equal(load_image(out[1]), rgb)
+
+
+def test_dataframe_of_several_columns_says_which_to_pass(tmp_path):
+    manifest = pd.DataFrame({"label": [0, 1], "path": ["a.png", "b.png"],
+                             "subject": ["r1", "r2"]})
+    with pytest.raises(TypeError, match=(
+        r"X is a pandas DataFrame with 3 columns \('label', 'path', 'subject'\); .*"
+        r"pass X\['path'\]"
+    )):
+        check_images(manifest)
+    with pytest.raises(TypeError, match=r"pass images\['a'\]"):
+        check_images(pd.DataFrame({"a": ["x.png"], "b": ["y.png"]}), input_name="images")
+
+
+# --------------------------------------------------------------------------- file formats
+
+# A complete Encapsulated PostScript file: an 8x8 black square.
+_EPS = (
+    b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n%%EndComments\n"
+    b"newpath 0 0 moveto 8 0 lineto 8 8 lineto 0 8 lineto closepath fill\n"
+    b"showpage\n%%EOF\n"
+)
+
+
+def test_eps_named_png_is_refused_with_its_real_format(tmp_path):
+    p = tmp_path / "face.png"
+    p.write_bytes(_EPS)
+    with pytest.raises(ImageReadError, match=(
+        r"face\.png' \(X\[4\]\): its format is EPS \(Encapsulated Postscript\), not one "
+        r"of the raster formats skanimal reads \(PNG, JPEG, .*\).*Convert it"
+    )) as info:
+        load_image(p, index=4)
+    assert info.value.path == str(p) and info.value.index == 4
+
+
+def test_other_pillow_formats_are_refused(tmp_path):
+    p = tmp_path / "icon.jpg"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(p, format="ICO")
+    with pytest.raises(ImageReadError, match=r"icon\.jpg.*its format is ICO"):
+        open_image(p)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP", "PPM"])
+def test_supported_raster_formats_are_read(tmp_path, fmt):
+    from PIL import features
+
+    if fmt == "WEBP" and not features.check("webp"):
+        pytest.skip("Pillow built without WebP")
+    grey = np.tile(np.arange(0, 256, 16, dtype=np.uint8), (16, 1))
+    p = tmp_path / "img.data"  # the extension does not matter
+    Image.fromarray(grey).save(p, format=fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    out = load_image(p, mode="L")
+    assert out.shape == (16, 16)
+    if fmt != "JPEG":
+        np.testing.assert_array_equal(out, grey)
+
+
+def test_damaged_file_of_a_supported_format(tmp_path):
+    p = tmp_path / "bad.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(p)
+    p.write_bytes(p.read_bytes()[:8] + b"\0" * 32)  # the PNG signature, then garbage
+    with pytest.raises(ImageReadError, match=r"bad\.png.*starts like a PNG file but cannot"):
+        load_image(p)
+
+
+# --------------------------------------------------------------------------- decompression bombs
+
+
+def _bomb_filters():
+    return [f for f in warnings.filters if f[2] is Image.DecompressionBombWarning]
+
+
+def test_images_over_pillows_pixel_limit_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    small, big, huge = tmp_path / "small.png", tmp_path / "big.png", tmp_path / "huge.png"
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(small)
+    Image.fromarray(np.zeros((12, 12), np.uint8)).save(big)  # Pillow only warns
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(huge)  # Pillow raises
+    filters = list(warnings.filters)
+    assert load_image(small, mode="L").shape == (10, 10)
+    with pytest.warns(Image.DecompressionBombWarning), pytest.raises(
+        ImageReadError, match=r"big\.png' \(X\[1\]\): it has 12x12 = 144 pixels, more than "
+                              r"PIL\.Image\.MAX_IMAGE_PIXELS \(100\)"):
+        load_image(big, index=1)
+    with pytest.raises(ImageReadError, match=r"huge\.png.*decompression bomb"):
+        load_image(huge)
+    assert warnings.filters == filters
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)  # Pillow's "no limit"
+    assert load_image(huge, mode="L").shape == (20, 20)
+
+
+def test_reading_in_threads_leaves_no_warning_filter_behind(png_folder):
+    # warnings.catch_warnings is not thread-safe: threads entering and leaving it
+    # at once restore each other's filters, and one can be left behind for good
+    paths, _ = png_folder
+    with warnings.catch_warnings():  # keep the other tests safe from a leak
+        assert _bomb_filters() == []
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: open_image(paths[i % len(paths)]), range(400)))
+        assert _bomb_filters() == []

@@ -7,7 +7,14 @@ Every image estimator accepts X as either
   :class:`skanimal.sampling.AugmentedImage`, an augmented copy of a file read
   lazily -- or
 * an ndarray of images of shape ``(n, H, W)`` (greyscale) or ``(n, H, W, C)``
-  with ``C`` in {1, 3, 4}, of dtype ``uint8`` (0-255) or float (0.0-1.0).
+  with ``C`` in {1, 3, 4} (channels last), of dtype ``uint8`` (0-255) or float
+  (0.0-1.0); a list of same-shaped image arrays is stacked into one.
+
+Image files are read with Pillow, restricted to the raster formats in
+:data:`IMAGE_FORMATS` (PNG, JPEG, BMP, TIFF, GIF, WebP and the Netpbm
+PBM/PGM/PPM family): a file in any other format Pillow knows (EPS or PDF,
+which Pillow would hand to Ghostscript, PSD, ICO...) is refused with its real
+format named, whatever its file name extension.
 
 :func:`check_images` validates X once, and :func:`load_image` turns one element
 into a PIL image or a uint8 array through the same conversions whatever its
@@ -18,9 +25,9 @@ files and on the array they were written from.
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
 import os
 import sys
-import warnings
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -28,12 +35,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..exceptions import SkanimalError
 
 __all__ = [
+    "IMAGE_FORMATS",
     "ImageReadError",
     "check_images",
     "image_input_kind",
     "load_image",
     "open_image",
 ]
+
+#: The file formats that :func:`open_image` reads, as Pillow names them: the
+#: raster formats of camera, microscope and video-frame exports. ``"JPEG"``
+#: includes multi-picture (MPO) JPEG files; ``"PPM"`` is the Netpbm family
+#: (PBM, PGM, PPM); ``"WEBP"`` is used where Pillow was built with WebP.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "TIFF", "GIF", "WEBP", "PPM")
 
 _RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,
@@ -166,10 +180,33 @@ def check_images(X, *, input_name="X"):
     Raises
     ------
     TypeError
-        If X is neither paths nor an image array.
+        If X is neither paths nor an image array, or is a pandas DataFrame of
+        several columns (the message says which column to pass).
     ValueError
-        If X is empty, has the wrong number of dimensions or channels, holds
-        non-finite values or float values outside [0, 1].
+        If X is empty, has the wrong number of dimensions or channels, a shape
+        whose axes are ambiguous (see Notes), holds non-finite values or float
+        values outside [0, 1], or is a list of image arrays of different
+        shapes.
+
+    Notes
+    -----
+    A 3-D array is a stack of greyscale images ``(n, height, width)`` and a
+    4-D array a stack of colour images ``(n, height, width, channels)``,
+    channels last. An axis of length 1, 3 or 4 that is shorter than the image
+    axis before it is taken for a channel axis in the wrong place, and
+    refused rather than guessed:
+
+    * ``(height, width, channels)``, e.g. ``(64, 64, 3)``: one colour image
+      without a batch axis, which would otherwise be read as 64 greyscale
+      images of 64x3 pixels. Pass ``X[np.newaxis]`` for one image, or
+      ``X[..., np.newaxis]`` for greyscale images that really are 1, 3 or 4
+      pixels wide.
+    * ``(n, channels, height, width)``, e.g. ``(8, 3, 64, 64)`` or
+      ``(8, 3, 64, 4)``: channels-first images, as torch stores them. Pass
+      ``X.transpose(0, 2, 3, 1)``.
+
+    A pandas Series of paths, or a DataFrame of one column, is taken by its
+    values.
 
     Examples
     --------
@@ -179,9 +216,14 @@ def check_images(X, *, input_name="X"):
     array(['a.png', 'b.png'], dtype=object)
     >>> check_images(np.zeros((2, 8, 8), dtype=np.uint8)).shape
     (2, 8, 8)
+    >>> check_images(np.zeros((64, 64, 3), dtype=np.uint8))
+    Traceback (most recent call last):
+        ...
+    ValueError: X has shape (64, 64, 3), which is ambiguous: ...
+    >>> check_images(np.zeros((64, 64, 3), dtype=np.uint8)[np.newaxis]).shape
+    (1, 64, 64, 3)
     """
-    if hasattr(X, "to_numpy") and getattr(X, "ndim", None) == 1:  # pandas Series
-        X = X.to_numpy()
+    X = _from_pandas(X, input_name)
     if isinstance(X, (str, bytes, os.PathLike)):
         raise TypeError(
             f"{input_name} must be a sequence of image paths or an array of images, "
@@ -199,7 +241,7 @@ def check_images(X, *, input_name="X"):
             paths = np.empty(len(items), dtype=object)
             paths[:] = items
             return _check_paths(paths, input_name)
-        X = np.asarray(items)
+        X = _stack_images(items, input_name)
     if X.size == 0 or X.shape[0] == 0:
         raise ValueError(f"{input_name} is empty: expected at least one image.")
     if X.ndim == 1:
@@ -214,13 +256,9 @@ def check_images(X, *, input_name="X"):
     if X.ndim not in (3, 4):
         raise ValueError(
             f"{input_name} must be 1-D (paths), (n, H, W) or (n, H, W, C) images; got an "
-            f"array of shape {X.shape}. For a single image use X[np.newaxis]."
+            f"array of shape {X.shape}. For a single image use {input_name}[np.newaxis]."
         )
-    if X.ndim == 4 and X.shape[-1] not in (1, 3, 4):
-        raise ValueError(
-            f"{input_name} has {X.shape[-1]} channels (shape {X.shape}); expected 1, 3 or 4 "
-            "channels last. Channels-first arrays must be transposed."
-        )
+    _check_axes(X, input_name)
     if X.dtype == np.uint8:
         return X
     if X.dtype.kind == "f":
@@ -240,6 +278,80 @@ def check_images(X, *, input_name="X"):
     raise TypeError(
         f"{input_name} has dtype {X.dtype}; image arrays must be uint8 (0-255) or float "
         "(0.0-1.0). Convert, e.g. with skimage.util.img_as_ubyte."
+    )
+
+
+_CHANNELS = (1, 3, 4)
+
+
+def _from_pandas(X, input_name):
+    """A pandas Series, or a one-column DataFrame, as its values; other X as it is."""
+    if hasattr(X, "columns") and hasattr(X, "iloc"):  # a DataFrame
+        columns = list(X.columns)
+        if len(columns) == 1:
+            return X.iloc[:, 0].to_numpy()
+        pick = "path" if "path" in columns else (columns[0] if columns else "path")
+        shown = ", ".join(repr(c) for c in columns[:6]) + (", ..." if len(columns) > 6 else "")
+        raise TypeError(
+            f"{input_name} is a pandas DataFrame with {len(columns)} columns ({shown}); "
+            "image input is one column of image paths: pass "
+            f"{input_name}[{pick!r}]."
+        )
+    if hasattr(X, "to_numpy") and getattr(X, "ndim", None) == 1:  # a Series
+        return X.to_numpy()
+    return X
+
+
+def _stack_images(items, input_name):
+    """A list of image arrays as one ndarray, or a ValueError naming two shapes that differ."""
+    try:
+        return np.asarray(items)
+    except ValueError:  # numpy's "inhomogeneous shape"
+        shapes = [np.shape(x) for x in items]
+        odd = next((i for i, shape in enumerate(shapes) if shape != shapes[0]), None)
+        if odd is None:
+            raise
+        raise ValueError(
+            f"{input_name} is a list of {len(items)} images of different shapes: "
+            f"{input_name}[0] has shape {shapes[0]} but {input_name}[{odd}] has "
+            f"{shapes[odd]}. An array of images needs one shape: resize them to a common "
+            "size first (e.g. skanimal.utils.load_image(image, size=(height, width))), or "
+            "pass the image files' paths instead."
+        ) from None
+
+
+def _check_axes(X, input_name):
+    """Refuse 3-D and 4-D shapes whose channel axis is not last (see check_images)."""
+    shape = X.shape
+    if X.ndim == 3 and shape[2] in _CHANNELS and shape[1] > shape[2]:
+        n, h, w = shape
+        raise ValueError(
+            f"{input_name} has shape {shape}, which is ambiguous: a 3-D array is read as "
+            f"(n_images, height, width) greyscale images, here {n} images of {h}x{w} "
+            f"pixels, but its last axis of {w} looks like the channels of one "
+            "(height, width, channels) image. For one image, pass a batch axis: "
+            f"{input_name}[np.newaxis] (shape {(1,) + shape}); for {n} greyscale images "
+            f"{w} pixel(s) wide, pass {input_name}[..., np.newaxis] (shape "
+            f"{shape + (1,)})."
+        )
+    if X.ndim != 4:
+        return
+    n, a, b, c = shape
+    channels_first = a in _CHANNELS and a < b
+    if c in _CHANNELS and not channels_first:
+        return
+    if c not in _CHANNELS and not channels_first:
+        raise ValueError(
+            f"{input_name} has {c} channels (shape {shape}); skanimal expects "
+            "(n_images, height, width, channels) arrays with 1, 3 or 4 channels last."
+        )
+    read = f", which would be read as {n} images of {a}x{b} pixels with {c} channels"
+    raise ValueError(
+        f"{input_name} has shape {shape}, which looks like channels-first images "
+        f"(n_images, channels, height, width) with {a} channels"
+        f"{read if c in _CHANNELS else ''}. skanimal expects (n_images, height, width, "
+        f"channels), channels last: pass {input_name}.transpose(0, 2, 3, 1) (shape "
+        f"{(n, b, c, a)})."
     )
 
 
@@ -344,8 +456,18 @@ def open_image(x, *, index=None, background=255):
     FileNotFoundError
         If the file does not exist; the message names it and its position.
     ImageReadError
-        If the file exists but cannot be read or decoded (not an image,
-        truncated, unsupported format, a directory...).
+        If the file exists but cannot be read or decoded: not an image, in a
+        format outside :data:`IMAGE_FORMATS` (the message names its real
+        format), truncated, larger than Pillow's decompression-bomb limit
+        ``PIL.Image.MAX_IMAGE_PIXELS``, a directory...
+
+    Notes
+    -----
+    Files are opened with ``PIL.Image.open(fp, formats=IMAGE_FORMATS)``:
+    only the raster formats skanimal supports are tried, whatever the file
+    name extension, so a file in another format Pillow knows (for instance an
+    EPS file named ``.png``, which Pillow would render with Ghostscript) is
+    refused without being handed to its plugin.
 
     Examples
     --------
@@ -362,22 +484,78 @@ def open_image(x, *, index=None, background=255):
     if not os.path.exists(path):
         raise FileNotFoundError(f"image file {_where(path, index)} does not exist.")
     try:
-        with open(path, "rb") as fh, warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(fh)
+        with open(path, "rb") as fh:
+            img = Image.open(fh, formats=_readable_formats())
+            _check_pixel_count(img, path, index)
             img.load()
             img = ImageOps.exif_transpose(img)
             img = _normalise_mode(img, background)
             img.load()
     except UnidentifiedImageError:
         raise ImageReadError(
-            f"cannot read image file {_where(path, index)}: not a recognised image format.",
+            f"cannot read image file {_where(path, index)}: {_what_it_is(path)}",
             path, index) from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
             Image.DecompressionBombError) as exc:
+        if isinstance(exc, ImageReadError):
+            raise
         raise ImageReadError(
             f"cannot read image file {_where(path, index)}: {exc}", path, index) from exc
     return img
+
+
+@functools.cache
+def _readable_formats():
+    """:data:`IMAGE_FORMATS` less those this Pillow was built without."""
+    Image.init()
+    return tuple(f for f in IMAGE_FORMATS if f in Image.OPEN)
+
+
+def _check_pixel_count(img, path, index):
+    """Refuse an image larger than Pillow's decompression-bomb limit, before decoding it.
+
+    Pillow itself only warns between ``MAX_IMAGE_PIXELS`` and twice that;
+    the limit is compared here rather than by turning the warning into an
+    error, because a warning filter is process-wide state that threads
+    reading images at once would race on.
+    """
+    limit = Image.MAX_IMAGE_PIXELS
+    pixels = img.width * img.height
+    if limit is not None and pixels > limit:
+        raise ImageReadError(
+            f"cannot read image file {_where(path, index)}: it has {img.width}x"
+            f"{img.height} = {pixels} pixels, more than PIL.Image.MAX_IMAGE_PIXELS "
+            f"({limit}), Pillow's guard against decompression bombs. If the file is "
+            "trusted, raise that limit; better, downscale the image.",
+            path, index)
+
+
+def _what_it_is(path):
+    """Why an existing file is not read: its real format when Pillow knows it."""
+    with open(path, "rb") as fh:
+        prefix = fh.read(16)
+    Image.init()
+    readable = ", ".join(_readable_formats())
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        if accept is None:  # a plugin that cannot tell from the first bytes
+            continue
+        try:
+            # the plugins' accept functions only compare bytes: no decoder
+            # (nor Ghostscript for EPS) runs here
+            result = accept(prefix)
+        except Exception:  # a plugin's check failing means "not this format"
+            continue
+        if not result or isinstance(result, str):  # a str is Pillow's warning text
+            continue
+        name = getattr(factory, "format_description", None) or fmt
+        if fmt in _readable_formats():
+            return f"it starts like a {fmt} file but cannot be decoded (damaged or truncated?)."
+        return (
+            f"its format is {fmt} ({name}), not one of the raster formats skanimal "
+            f"reads ({readable}), whatever its file name says. Convert it, e.g. to PNG."
+        )
+    return f"not a recognised image format (skanimal reads {readable})."
 
 
 def load_image(x, *, mode="RGB", size=None, resample="bilinear", index=None,
