@@ -49,6 +49,37 @@ def test_check_groups_shape_length_and_missing_values():
             check_groups(groups, 3, caller="f")
 
 
+def test_check_groups_refuses_ids_of_mixed_types():
+    groups = np.array([1, 1, 2, "rat3", "rat3"], dtype=object)
+    with pytest.raises(ValueError, match=(
+        r"groups mixes subject ids of different types: 1 \(int\) at groups\[0\] and "
+        r"'rat3' \(str\) at groups\[3\].*astype\(str\)"
+    )):
+        check_groups(groups, 5, caller="f")
+    with pytest.raises(ValueError, match=r"'a' \(str\) at groups\[0\] and 2\.5 \(float\)"):
+        check_groups(pd.Series(["a", "a", 2.5]), 3, caller="f")
+    # one type, whatever its numpy or Python flavour, is accepted
+    same = np.array([np.int64(1), 2, 2.0, np.float32(3)], dtype=object)
+    assert check_groups(same, 4, caller="f").tolist() == [1, 2, 2, 3]
+    np.testing.assert_array_equal(
+        check_groups(np.asarray(groups).astype(str), 5, caller="f"),
+        ["1", "1", "2", "rat3", "rat3"],
+    )
+
+
+def test_subject_report_with_mixed_ids_says_so():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    from skanimal.evaluation import subject_report
+
+    X = np.arange(12, dtype=float).reshape(6, 2)
+    y = np.array([0, 1] * 3)
+    groups = np.array([1, 1, "b", "b", "c", "c"], dtype=object)
+    with pytest.raises(ValueError, match="groups mixes subject ids of different types"):
+        subject_report(LogisticRegression(), X, y, groups, cv=GroupKFold(3))
+
+
 def test_check_groups_counts_distinct_subjects():
     single = r"single subject \('r1'\); f needs at least 2"
     with pytest.raises(ValueError, match=single):

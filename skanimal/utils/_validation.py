@@ -79,6 +79,34 @@ def _groups_1d(groups):
     return groups
 
 
+def _id_kind(value):
+    """``"str"`` or ``"number"`` (the kinds of subject id), else the type's name."""
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, numbers.Number):
+        return "number"
+    return type(value).__name__
+
+
+def _check_one_id_type(groups):
+    """Refuse subject ids that mix strings and numbers (or other types)."""
+    first = {}
+    for i, value in enumerate(groups):
+        first.setdefault(_id_kind(value), i)
+        if len(first) > 1:
+            break
+    if len(first) < 2:
+        return
+    (_, i), (_, j) = first.items()
+    a, b = _py(groups[i]), _py(groups[j])
+    raise ValueError(
+        f"groups mixes subject ids of different types: {a!r} ({type(a).__name__}) at "
+        f"groups[{i}] and {b!r} ({type(b).__name__}) at groups[{j}]. Give every subject "
+        "an id of one type (7 and '7' would be two subjects, and mixed ids cannot be "
+        "sorted), e.g. groups = np.asarray(groups).astype(str)."
+    )
+
+
 def check_groups(
     groups,
     n_samples,
@@ -121,8 +149,9 @@ def check_groups(
     ------
     ValueError
         If ``groups`` is None, is not 1-D, does not have ``n_samples``
-        entries, holds missing values (NaN or None) or fewer than
-        ``min_subjects`` distinct subjects.
+        entries, holds missing values (NaN or None), mixes ids of different
+        types (strings and numbers) or holds fewer than ``min_subjects``
+        distinct subjects.
 
     See Also
     --------
@@ -158,6 +187,8 @@ def check_groups(
         )
     if pd.isna(groups).any():
         raise ValueError("groups contains missing values (NaN or None).")
+    if groups.dtype == object:
+        _check_one_id_type(groups)
     subjects = pd.unique(groups)
     if len(subjects) < min_subjects:
         held = (
