@@ -47,6 +47,7 @@ import pickle
 import re
 import sys
 import tempfile
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial, wraps
@@ -743,6 +744,16 @@ _SKORCH_NET_FAILURES = {
 }
 
 
+_PIPELINE_FAILURES = {
+    name: (
+        "fit fits the steps' estimators in place, so the steps parameter changes; "
+        "scikit-learn's and imbalanced-learn's Pipeline do the same (scikit-learn "
+        "lists the same expected failure for its Pipeline)."
+    )
+    for name in ("check_estimators_overwrite_params", "check_dont_overwrite_parameters")
+}
+
+
 def _is_public_instance(estimator, module_name, class_name):
     """isinstance against a public skanimal class, without importing its module.
 
@@ -770,6 +781,15 @@ def expected_failed_checks(estimator):
     - :class:`~skanimal.selective.ConfidenceThresholdClassifier` with a
       ``threshold`` above 0 abstains: ``predict`` returns ``abstain_value``
       where ``predict_proba`` still has a winning class.
+    - :class:`~skanimal.sampling.RandomFractionUnderSampler` (alone or in a
+      :class:`~skanimal.sampling.SamplerChain`) with ``fractions`` naming a
+      class that a check's ``y`` lacks refuses it, naming the class.
+    - :class:`~skanimal.model_selection.SubjectSearchCV` scores a failing
+      inner fit ``error_score``, as :class:`~sklearn.model_selection.GridSearchCV`
+      does, and reports the error when no trial completed.
+    - :class:`~skanimal.pipeline.Pipeline` fits its steps in place, like
+      scikit-learn's and imbalanced-learn's pipelines, and its sampler steps
+      return a 1-D ``y``.
 
     Pass it to scikit-learn's or skanimal's check runners, which mark these
     checks as expected failures (``xfail``) or skip them.
@@ -819,7 +839,42 @@ def expected_failed_checks(estimator):
             "requires predict to equal the argmax of predict_proba (and the sign of "
             "decision_function) on every sample. With threshold=0 it passes."
         )
+    if _is_public_instance(estimator, "skanimal.model_selection", "SubjectSearchCV"):
+        failed["check_dtype_object"] = (
+            "inner fit errors are scored error_score (NaN) as in GridSearchCV, so the "
+            "TypeError of a bad dtype surfaces as the ValueError 'No trial ... completed' "
+            "naming it, not as the TypeError the check expects."
+        )
+    named = sorted(_named_absent_classes(estimator), key=str)
+    if named:
+        why = (
+            f"fractions names the class(es) {named}, and the check's y has only the "
+            "classes 1 and 2: a fraction for a class that is not in y is an error naming "
+            "the class, by design (a misspelt or missing label must not pass silently)."
+        )
+        failed["check_estimators_dtypes"] = why
+        failed["check_fit2d_1feature"] = why
+    if _is_public_instance(estimator, "skanimal.pipeline", "Pipeline"):
+        failed.update(_PIPELINE_FAILURES)
+        steps = getattr(estimator, "steps", None) or []
+        if any(hasattr(step, "fit_resample") for _, step in steps[:-1]):
+            failed["check_supervised_y_2d"] = (
+                "a sampler step returns y as a 1-D array (as imbalanced-learn's samplers "
+                "do), so the final estimator never sees the column vector and raises no "
+                "DataConversionWarning, which the check expects."
+            )
     return failed
+
+
+def _named_absent_classes(estimator):
+    """Classes a RandomFractionUnderSampler (or a chain's) names that the checks' y lacks."""
+    if _is_public_instance(estimator, "skanimal.sampling", "SamplerChain"):
+        return {c for _, step in estimator.steps for c in _named_absent_classes(step)}
+    if _is_public_instance(estimator, "skanimal.sampling", "RandomFractionUnderSampler"):
+        fractions = estimator.fractions
+        if isinstance(fractions, Mapping):
+            return {c for c in fractions if c not in (1, 2)}
+    return set()
 
 
 def _positive(value):
