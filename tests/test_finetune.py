@@ -18,7 +18,10 @@ from skanimal.nets import (
     StagedUnfreezer,
     backbone_stages,
 )
-from skanimal.utils.estimator_checks import parametrize_with_checks
+from skanimal.utils.estimator_checks import (
+    expected_failed_checks,
+    parametrize_with_checks,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Backbone .* random weights:UserWarning",
                                         "ignore:GroupValidSplit got no groups:UserWarning")
@@ -218,20 +221,10 @@ def test_presets_reproduce_the_papers_settings(png_folder):
     np.testing.assert_allclose(group["lr"], 4e-6 / 25)
 
 
-# skorch nets set history_/initialized_/virtual_params_ in __init__, take **kwargs
-# parameters (optimizer__*, callbacks__*) that no _parameter_constraints can list, and
-# validate their prefixes in initialize: these scikit-learn API checks cannot pass.
-_SKORCH_API = {
-    "check_no_attributes_set_in_init": "skorch sets history_, initialized_ in __init__",
-    "check_fit_sets_fitted_attributes_only": "skorch's history_/initialized_ exist before fit",
-    "check_param_validation": "skorch's **kwargs parameters cannot all be constrained",
-    "check_set_params": "skorch validates prefixed parameters when set",
-}
-
-
 # The regressor shares every code path but the target handling, which
 # test_regressor_predicts_continuous_values covers: only the classifier runs the
 # (slow) full suite, to keep this file within its time budget.
-@parametrize_with_checks([FineTunedClassifier()], expected_failed_checks=lambda est: _SKORCH_API)
+@parametrize_with_checks([FineTunedClassifier()],
+                         expected_failed_checks=expected_failed_checks)
 def test_estimator_checks(estimator, check):
     check(estimator)

@@ -33,13 +33,9 @@ from skanimal.model_selection import (
     make_preset_estimator,
     search_space,
 )
+from skanimal.utils.estimator_checks import expected_failed_checks
 
 C_SPACE = {"C": FloatDistribution(1e-3, 1e3, log=True)}
-SUBJECT_SEARCH_EXPECTED_FAILURES = {
-    "check_dtype_object": "inner fit errors are scored error_score (NaN) as in "
-    "GridSearchCV, so the TypeError of a bad dtype surfaces as the ValueError "
-    "'No trial ... completed' naming it",
-}
 
 
 def _table(n_subjects=6, per_subject=10, seed=0):
@@ -591,7 +587,7 @@ def test_without_groups_an_int_cv_is_image_wise_with_a_warning():
 
 @parametrize_with_checks(
     [SubjectSearchCV(LogisticRegression(), C_SPACE, n_trials=2, cv=3, random_state=0)],
-    expected_failed_checks=lambda est: SUBJECT_SEARCH_EXPECTED_FAILURES,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():

@@ -9,7 +9,10 @@ from sklearn.base import clone
 from torch import nn
 
 from skanimal.nets import PainSeekerClassifier, PainSeekerModule, prsc_loss
-from skanimal.utils.estimator_checks import parametrize_with_checks
+from skanimal.utils.estimator_checks import (
+    expected_failed_checks,
+    parametrize_with_checks,
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -380,19 +383,9 @@ def test_sample_weight_request_is_refused_at_fit(png_folder, image_labels_groups
     assert not net.initialized_  # refused before anything is built
 
 
-_SKORCH_XFAIL = {
-    "check_no_attributes_set_in_init": "skorch's NeuralNet.__init__ sets history_, "
-    "initialized_ and virtual_params_",
-    "check_fit_sets_fitted_attributes_only": "skorch sets history_, initialized_ and "
-    "virtual_params_ in __init__ and replaces them in fit",
-    "check_set_params": "skorch's set_params re-initialises parts and rejects the "
-    "check's placeholder values for its own parameters",
-    "check_param_validation": "_parameter_constraints covers skanimal's parameters, not "
-    "every skorch parameter",
-}
-
-
-@parametrize_with_checks([PainSeekerClassifier()], expected_failed_checks=lambda est: _SKORCH_XFAIL)
+# the skorch API checks that fail by design: expected_failed_checks says which and why
+@parametrize_with_checks([PainSeekerClassifier()],
+                         expected_failed_checks=expected_failed_checks)
 def test_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

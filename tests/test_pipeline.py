@@ -23,6 +23,7 @@ from skanimal.sampling import (
     make_paper_sampler,
 )
 from skanimal.selective import ConfidenceThresholdClassifierCV
+from skanimal.utils.estimator_checks import expected_failed_checks
 
 pytestmark = pytest.mark.filterwarnings("ignore:Backbone .* random weights:UserWarning")
 
@@ -260,13 +261,7 @@ def test_network_after_an_oversampler_under_cross_validate(png_folder, routing):
 @parametrize_with_checks(
     [make_pipeline(StandardScaler(), AugmentingOverSampler(augmentations=(), random_state=0),
                    LogisticRegression())],
-    expected_failed_checks=lambda est: {
-        # as imbalanced-learn's and scikit-learn's pipelines: fit fits the steps in place
-        "check_estimators_overwrite_params": "a pipeline fits its steps in place",
-        "check_dont_overwrite_parameters": "a pipeline fits its steps in place",
-        # the sampler turns a column vector y into 1-D before LogisticRegression sees it
-        "check_supervised_y_2d": "the sampler ravels y before the classifier warns",
-    })
+    expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

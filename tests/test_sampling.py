@@ -33,6 +33,7 @@ from skanimal.sampling import (
     make_paper_sampler,
 )
 from skanimal.utils import check_images, load_image, open_image
+from skanimal.utils.estimator_checks import expected_failed_checks
 
 pytestmark = pytest.mark.filterwarnings("ignore:Backbone .* random weights:UserWarning")
 
@@ -352,16 +353,8 @@ def test_imblearn_estimator_checks_on_the_paper_schemes(estimator, check):
     check(estimator)
 
 
-def _paper_expected_failures(estimator):
-    if isinstance(estimator, SamplerChain):  # hosseini2021: the seven PSPI levels
-        why = ("the scheme undersamples PSPI level 0, and this check's y has no class 0 "
-               "(an error naming the class is the documented behaviour)")
-        return {"check_estimators_dtypes": why, "check_fit2d_1feature": why}
-    return {}
-
-
 @sklearn_checks([make_paper_sampler(name) for name in sorted(PAPER_SAMPLERS)],
-                expected_failed_checks=_paper_expected_failures)
+                expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks_on_the_paper_schemes(estimator, check):
     check(estimator)
 
