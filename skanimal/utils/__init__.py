@@ -1,4 +1,10 @@
-"""Utilities: image input, validation and estimator checks."""
+"""Utilities: image input, validation, estimator checks and discovery.
+
+The submodules :mod:`skanimal.utils.estimator_checks` (the image-estimator
+check suite, and the checks skanimal's estimators fail by design) and
+:mod:`skanimal.utils.discovery` (``all_estimators`` and friends, as in
+:mod:`sklearn.utils.discovery`) are imported on their own, like scikit-learn's.
+"""
 
 from ._images import (
     ImageReadError,
