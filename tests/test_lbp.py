@@ -180,6 +180,27 @@ def test_n_jobs_gives_the_same_result(png_folder):
     np.testing.assert_array_equal(one[:3], allcpu)
 
 
+def test_threaded_coding_leaves_no_warning_filter_behind(png_folder):
+    # the reader once turned DecompressionBombWarning into an error inside
+    # warnings.catch_warnings, which is not thread-safe: threads restored each
+    # other's filters and left "error::DecompressionBombWarning" process-wide
+    paths, _ = png_folder
+    X = np.tile(paths, 40)  # 480 reads over 4 threads
+    with warnings.catch_warnings():  # keeps the other tests safe from a leak
+        features = LBPFeatures(grid=2, image_size=16, n_jobs=4).fit_transform(X)
+        leaked = [f for f in warnings.filters if f[2] is Image.DecompressionBombWarning]
+    assert leaked == []
+    np.testing.assert_array_equal(features[:12], features[12:24])
+
+
+def test_one_colour_image_without_batch_axis_is_refused(rng_images):
+    # an (h, w, 3) image was read as h greyscale images of w x 3 pixels: h rows
+    with pytest.raises(ValueError, match=r"shape \(40, 48, 3\), which is ambiguous"):
+        LBPFeatures(grid=2, image_size=16).fit_transform(rng_images[0])
+    one = LBPFeatures(grid=2, image_size=16).fit_transform(rng_images[0][np.newaxis])
+    assert one.shape[0] == 1
+
+
 @pytest.mark.parametrize(
     "params, error, match",
     [
