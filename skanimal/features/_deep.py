@@ -41,10 +41,10 @@ from ._backbones import (
 )
 from ._cache import (
     EmbeddingCache,
+    _all_cached,
     _fill_from_cache,
     _resolve_cache,
     _store_computed,
-    image_keys,
     namespace_id,
 )
 
@@ -118,7 +118,7 @@ def _count_layers(meta_model, x):
 
 
 # --------------------------------------------------------------------------
-# Devices, precision, images
+# Input files (devices, precision and the image dataset: skanimal.utils._torch)
 # --------------------------------------------------------------------------
 
 
@@ -563,8 +563,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         except WeightsUnavailableError:
             if self.cache_ is None:
                 raise
-            cached = self.cache_.get_many(self.cache_namespace_, image_keys(X))
-            if any(v is None for v in cached):
+            if not _all_cached(self.cache_, self.cache_namespace_, X):
                 raise
 
     # ------------------------------------------------------------ the model

@@ -200,15 +200,6 @@ class _FineTunedMixin(ImageNetMixin):
         "model_kwargs": [dict, None],
     }
 
-    def _finetune_init(self, backbone, weights, unfreeze, unfreeze_schedule, dropout,
-                       model_kwargs):
-        self.backbone = backbone
-        self.weights = weights
-        self.unfreeze = unfreeze
-        self.unfreeze_schedule = unfreeze_schedule
-        self.dropout = dropout
-        self.model_kwargs = model_kwargs
-
     @classmethod
     def from_preset(cls, name, **params):
         """An estimator with one of the papers' settings (:data:`FINETUNE_PRESETS`).
@@ -235,6 +226,15 @@ class _FineTunedMixin(ImageNetMixin):
         settings = {k: clone(v, safe=False) for k, v in preset.items()}
         settings.update(params)
         return cls(**settings)
+
+    def _finetune_init(self, backbone, weights, unfreeze, unfreeze_schedule, dropout,
+                       model_kwargs):
+        self.backbone = backbone
+        self.weights = weights
+        self.unfreeze = unfreeze
+        self.unfreeze_schedule = unfreeze_schedule
+        self.dropout = dropout
+        self.model_kwargs = model_kwargs
 
     def _build_module(self):
         spec = resolve_backbone(self.backbone)

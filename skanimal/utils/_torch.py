@@ -316,7 +316,7 @@ class ImageDataset(torch.utils.data.Dataset):
 
 
 def timm_eval_transform(data_config):
-    """timm's evaluation transform of a resolved data configuration.
+    """The timm evaluation transform of a resolved data configuration.
 
     Parameters
     ----------
