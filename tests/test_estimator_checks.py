@@ -436,12 +436,16 @@ def test_every_public_estimator_is_checked():
         if name in CHECKED_IN:
             pairs += _parametrized_pairs(importlib.import_module(CHECKED_IN[name]))
         suites = _suites(pairs, cls)
-        probe = next(est for est, _, _ in pairs if type(est) is cls) if suites else None
+        probe = next((est for est, _, _ in pairs if type(est) is cls), None)
+        if probe is None:
+            probe = cls(**INIT_PARAMS.get(name, {}))
         # scikit-learn's suite runs only a clone check on image input, so image
         # estimators need skanimal's
-        needed = "skanimal" if probe is not None and _is_image_estimator(probe) else "sklearn"
+        needed = "skanimal" if _is_image_estimator(probe) else "sklearn"
+        suite = {"skanimal": "skanimal's image-estimator checks",
+                 "sklearn": "scikit-learn's (or imbalanced-learn's) checks"}[needed]
         assert needed in suites, (
-            f"{name} is not checked by {needed}'s estimator checks in "
+            f"{name} is not checked by {suite} in "
             f"{CHECKED_IN.get(name, 'test_estimator_checks')}.py")
 
 
