@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "skanimal.sampling",
     "skanimal.selective",
     "skanimal.utils",
+    "skanimal.utils.discovery",
     "skanimal.utils.estimator_checks",
 ]
 
