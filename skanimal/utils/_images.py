@@ -11,7 +11,7 @@ Every image estimator accepts X as either
   (0.0-1.0); a list of same-shaped image arrays is stacked into one.
 
 Image files are read with Pillow, restricted to the raster formats in
-:data:`IMAGE_FORMATS` (PNG, JPEG, BMP, TIFF, GIF, WebP and the Netpbm
+``IMAGE_FORMATS`` (PNG, JPEG, BMP, TIFF, GIF, WebP and the Netpbm
 PBM/PGM/PPM family): a file in any other format Pillow knows (EPS or PDF,
 which Pillow would hand to Ghostscript, PSD, ICO...) is refused with its real
 format named, whatever its file name extension.
@@ -457,14 +457,15 @@ def open_image(x, *, index=None, background=255):
         If the file does not exist; the message names it and its position.
     ImageReadError
         If the file exists but cannot be read or decoded: not an image, in a
-        format outside :data:`IMAGE_FORMATS` (the message names its real
-        format), truncated, larger than Pillow's decompression-bomb limit
+        format other than PNG, JPEG, BMP, TIFF, GIF, WebP or PBM/PGM/PPM (the
+        message names its real format), truncated, larger than Pillow's decompression-bomb limit
         ``PIL.Image.MAX_IMAGE_PIXELS``, a directory...
 
     Notes
     -----
-    Files are opened with ``PIL.Image.open(fp, formats=IMAGE_FORMATS)``:
-    only the raster formats skanimal supports are tried, whatever the file
+    Files are opened with ``PIL.Image.open(fp, formats=IMAGE_FORMATS)``
+    (``skanimal.utils._images.IMAGE_FORMATS``): only the raster formats
+    skanimal supports are tried, whatever the file
     name extension, so a file in another format Pillow knows (for instance an
     EPS file named ``.png``, which Pillow would render with Ghostscript) is
     refused without being handed to its plugin.
@@ -506,7 +507,7 @@ def open_image(x, *, index=None, background=255):
 
 @functools.cache
 def _readable_formats():
-    """:data:`IMAGE_FORMATS` less those this Pillow was built without."""
+    """``IMAGE_FORMATS`` less those this Pillow was built without."""
     Image.init()
     return tuple(f for f in IMAGE_FORMATS if f in Image.OPEN)
 
