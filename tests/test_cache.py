@@ -1105,3 +1105,75 @@ def test_fill_and_store_treat_non_finite_vectors_as_misses(tmp_path, rng_images)
     assert np.isinf(got[2][0])  # the old, still non-finite entry is left as it was
     assert _cache._fill_from_cache(cache, "ns", X, out) == [(2, [2], keys[2])]
     cache.close()
+
+
+def _offline_pretrained_test_resnet(monkeypatch, X, root):
+    """A cache filled by hand for test_resnet's (absent) pretrained weights."""
+    from skanimal.features import DeepFeatures, load_backbone, resolve_backbone, weights_id
+    from skanimal.features._backbones import WeightsUnavailableError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    try:
+        load_backbone(resolve_backbone("test_resnet"), "pretrained", pretrained_check_only=True)
+    except WeightsUnavailableError:
+        pass
+    else:
+        pytest.skip("test_resnet's pretrained weights are available here")
+    probe = DeepFeatures("test_resnet", weights=None, image_size=48, cache=False).fit(X)
+    config = {**probe.embedding_config_,
+              "weights_id": weights_id(resolve_backbone("test_resnet"), "pretrained")}
+    values = np.arange(len(X) * 96, dtype=np.float32).reshape(len(X), 96)
+    cache = EmbeddingCache(root)
+    cache.put_many(namespace_id(config), image_keys(X), values, config=config)
+    cache.close()
+    return namespace_id(config), values
+
+
+SHARED_DEEP_CHECK = """
+import numpy as np
+from skanimal.features import DeepFeatures
+
+root, data = ARGS
+X = np.load(data)
+deep = DeepFeatures("test_resnet", image_size=48, cache=root, verbose=0).fit(X)
+result = {"out": deep.transform(X), "built": deep._model is not None}
+"""
+
+
+@needs_posix
+def test_a_shared_read_only_cache_serves_deep_features_without_weights(
+        shared_folder, rng_images, monkeypatch):
+    """A lab's cache, read-only for its users, who have no weights: fit and transform work."""
+    root = shared_folder / "cache"
+    data = shared_folder / "X.npy"
+    np.save(data, rng_images)
+    os.chmod(data, 0o644)
+    _, values = _offline_pretrained_test_resnet(monkeypatch, rng_images, root)
+    os.chmod(root / "embeddings.sqlite", 0o444)
+    os.chmod(root, 0o555)
+    before = _snapshot(root)
+    result = _run_as_nobody(SHARED_DEEP_CHECK, root, data)
+    np.testing.assert_array_equal(result["out"], values)
+    assert not result["built"]
+    assert _snapshot(root) == before
+
+
+def test_fit_without_weights_needs_usable_cache_entries(tmp_path, rng_images, monkeypatch):
+    """Entries that are NaN, or a corrupt cache, do not count as cached."""
+    from skanimal.features import DeepFeatures
+    from skanimal.features._backbones import WeightsUnavailableError
+
+    namespace, values = _offline_pretrained_test_resnet(monkeypatch, rng_images, tmp_path)
+    key = image_keys(rng_images[2:3])
+    _overwrite_entries(tmp_path / "embeddings.sqlite", namespace, key,
+                       [np.full(96, np.nan)])
+    with pytest.raises(WeightsUnavailableError):  # in fit, not later in transform
+        DeepFeatures("test_resnet", image_size=48, cache=tmp_path, verbose=0).fit(rng_images)
+    (tmp_path / "embeddings.sqlite").write_bytes(b"garbage" * 1000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(WeightsUnavailableError):  # the real reason, not CacheError
+            DeepFeatures("test_resnet", image_size=48, cache=tmp_path, verbose=0).fit(
+                rng_images)
+    messages = _cache_warnings(caught)
+    assert len(messages) == 1 and str(tmp_path / "embeddings.sqlite") in messages[0]

@@ -10,7 +10,14 @@ from ._backbones import (
     resolve_backbone,
     weights_id,
 )
-from ._cache import CacheError, EmbeddingCache, default_cache_dir, image_keys, namespace_id
+from ._cache import (
+    CacheError,
+    CacheWarning,
+    EmbeddingCache,
+    default_cache_dir,
+    image_keys,
+    namespace_id,
+)
 from ._deep import FEATURE_CODE_VERSION, DeepFeatures
 from ._lbp import LBP_SETTINGS, LBPFeatures, lbp_n_bins, make_lbp_svm
 
@@ -20,6 +27,7 @@ __all__ = [
     "LBP_SETTINGS",
     "BackboneSpec",
     "CacheError",
+    "CacheWarning",
     "DeepFeatures",
     "EmbeddingCache",
     "LBPFeatures",

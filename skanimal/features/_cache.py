@@ -180,7 +180,7 @@ class CacheWarning(UserWarning):
     ...         warnings.simplefilter("always")
     ...         features = LBPFeatures(grid=2, cache=tmp).fit_transform(X)
     >>> features.shape, [w.category.__name__ for w in caught]
-    ((2, 40), ['CacheWarning'])
+    ((2, 236), ['CacheWarning'])
     """
 
 
