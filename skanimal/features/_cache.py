@@ -589,6 +589,13 @@ class EmbeddingCache:
     local disk: SQLite's write-ahead log needs shared memory, which network
     file systems do not provide reliably.
 
+    A cache that this process cannot write (a read-only folder or file
+    system, or files of another user, such as a lab's shared cache) is opened
+    read-only: :meth:`get_many` and :meth:`info` serve what it holds, while
+    :meth:`put_many` and :meth:`clear` raise a :class:`CacheError`. Where the
+    write-ahead-log index cannot be read or created, the database file is read
+    as immutable. A file found corrupt is never written to by this instance.
+
     Each instance opens one connection per process, lazily; a pickled cache
     (for example in a joblib worker) or a forked process opens its own. The
     connection is shared by the threads of a process under a lock.
