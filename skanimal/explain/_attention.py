@@ -129,8 +129,12 @@ def plot_attention_grid(images, maps, *, titles=None, n_cols=6, show_images=True
         Images per row of the grid.
     show_images : bool, default=True
         Draw each image above its overlay.
-    alpha, cmap, resample
-        As in :func:`overlay_attention`.
+    alpha : float, default=0.5
+        Opacity of the heat maps, as in :func:`overlay_attention`.
+    cmap : str or matplotlib.colors.Colormap, default="jet"
+        The colour map, as in :func:`overlay_attention`.
+    resample : {"bilinear", "bicubic", "nearest"}, default="bilinear"
+        How the maps are upsampled, as in :func:`overlay_attention`.
     panel_size : float, default=2.0
         Size of one panel in inches.
 

@@ -102,6 +102,32 @@ def _takes_groups(split):
     return any(p.name == "groups" or p.kind is p.VAR_KEYWORD for p in params)
 
 
+def mixin_parameter_docs(*names, indent=4):
+    """The numpydoc entries of :class:`ImageNetMixin` parameters, for a subclass.
+
+    Each subclass documents the mixin's parameters it takes with the mixin's
+    own text (types and defaults included), so the two never disagree.
+    """
+    lines = ImageNetMixin.__doc__.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.strip() == "Parameters") + 2
+    entries, current = {}, None
+    for line in lines[start:]:
+        if not line.strip() and current is None:
+            continue
+        if line.startswith("    ") and not line.startswith("     ") and " : " in line:
+            current = line.strip().split(" : ")[0]
+            entries[current] = [line.strip()]
+        elif line.startswith("        ") and current is not None:
+            entries[current].append(line.strip())
+        else:
+            break
+    pad = " " * indent
+    return "".join(
+        f"{pad}{head}\n" + "".join(f"{pad}    {body}\n" for body in rest)
+        for head, *rest in (entries[name] for name in names)
+    ).rstrip("\n")
+
+
 def _encoded_accuracy(net, X, y):
     """Validation accuracy on the encoded labels skorch sees inside ``fit``."""
     y = np.asarray(y).ravel()
@@ -129,6 +155,8 @@ class ImageNetMixin(ImageInputMixin):
 
     Parameters
     ----------
+    *args : tuple
+        Passed on to the skorch net (``module``, ...).
     image_size : int, default=224
         The network's input size (square): the random crop in training, the
         resize in evaluation.
@@ -162,8 +190,6 @@ class ImageNetMixin(ImageInputMixin):
         too, where it is usually slower); ``"fp32"`` on CUDA disables TF32.
         The same rule as :class:`~skanimal.features.DeepFeatures`. Losses and
         outputs are float32 either way.
-    *args : tuple
-        Passed on to the skorch net (``module``, ...).
     **kwargs : dict
         Passed on to the skorch net (``criterion``, ``optimizer``,
         ``max_epochs``, ``callbacks``, prefixed parameters...).
@@ -316,12 +342,26 @@ class ImageNetMixin(ImageInputMixin):
     # ------------------------------------------------------------------
 
     def initialize(self):
+        """Initialise the net on the resolved device and build its transforms.
+
+        Returns
+        -------
+        self : object
+            The initialised net.
+        """
         with self._concrete_device():
             super().initialize()
         self._make_transforms()
         return self
 
     def initialize_module(self):
+        """Build the module with ``_build_module`` when the subclass defines it.
+
+        Returns
+        -------
+        self : object
+            The net, with ``module_`` set.
+        """
         if type(self)._build_module is not ImageNetMixin._build_module:
             self.module_ = self._build_module()
             return self
@@ -343,10 +383,33 @@ class ImageNetMixin(ImageInputMixin):
     # ------------------------------------------------------------------
 
     def check_data(self, X, y=None):
+        """Skip skorch's data check (``fit`` validates the images and labels).
+
+        Parameters
+        ----------
+        X : array-like
+            The images.
+        y : array-like, default=None
+            The targets.
+        """
         # validated in fit/partial_fit; skorch's own check would overwrite classes
         pass
 
     def get_dataset(self, X, y=None):
+        """Wrap image paths or an image array in an :class:`ImageDataset`.
+
+        Parameters
+        ----------
+        X : array-like or torch.utils.data.Dataset
+            Image paths or an image array; a dataset is returned as it is.
+        y : array-like, default=None
+            The encoded targets.
+
+        Returns
+        -------
+        dataset : torch.utils.data.Dataset
+            The dataset skorch iterates over.
+        """
         if isinstance(X, torch.utils.data.Dataset):
             return X
         return ImageDataset(X, y)
@@ -359,6 +422,20 @@ class ImageNetMixin(ImageInputMixin):
         return dataset
 
     def get_iterator(self, dataset, training=False):
+        """A data loader with the training or the evaluation transform.
+
+        Parameters
+        ----------
+        dataset : torch.utils.data.Dataset
+            The images (or a skorch ``Subset`` of them).
+        training : bool, default=False
+            Whether to apply the training transform (random crop, flip).
+
+        Returns
+        -------
+        iterator : torch.utils.data.DataLoader
+            Batches of transformed images.
+        """
         if not hasattr(self, "train_transform_"):
             self._make_transforms()
         tf = self.train_transform_ if training else self.eval_transform_
@@ -386,6 +463,24 @@ class ImageNetMixin(ImageInputMixin):
         return self.iterator_train(dataset, **kwargs)
 
     def get_split_datasets(self, X, y=None, **fit_params):
+        """Split the training data, passing ``groups`` to a split that takes them.
+
+        Parameters
+        ----------
+        X : array-like
+            The images.
+        y : array-like, default=None
+            The encoded targets.
+        **fit_params : dict
+            The parameters of ``fit``.
+
+        Returns
+        -------
+        dataset_train : torch.utils.data.Dataset
+            The training part.
+        dataset_valid : torch.utils.data.Dataset or None
+            The validation part (None without a ``train_split``).
+        """
         dataset = self.get_dataset(X, y)
         split = self.train_split
         if split:
@@ -587,6 +682,22 @@ class ImageNetMixin(ImageInputMixin):
         return bool(getattr(self, "initialized_", False)) and hasattr(self, "n_outputs_")
 
     def forward_iter(self, X, training=False, device="cpu"):
+        """Yield the module's outputs batch by batch (on the resolved device).
+
+        Parameters
+        ----------
+        X : array-like or torch.utils.data.Dataset
+            The images.
+        training : bool, default=False
+            Whether the module runs in training mode.
+        device : str, default="cpu"
+            Where the outputs are moved.
+
+        Yields
+        ------
+        y_infer : torch.Tensor or tuple of torch.Tensor
+            The outputs of one batch.
+        """
         self._check_fitted()
         if not isinstance(X, torch.utils.data.Dataset):
             X = check_images(X)
@@ -594,12 +705,45 @@ class ImageNetMixin(ImageInputMixin):
             yield from super().forward_iter(X, training=training, device=device)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The criterion on the first output of the module.
+
+        Parameters
+        ----------
+        y_pred : torch.Tensor or tuple of torch.Tensor
+            The module's output; of a ``(logits, extras)`` tuple the logits are
+            scored.
+        y_true : torch.Tensor
+            The encoded targets.
+        X : object, default=None
+            The input batch.
+        training : bool, default=False
+            Whether the net is training.
+
+        Returns
+        -------
+        loss : torch.Tensor
+            The loss of the batch.
+        """
         if isinstance(y_pred, (tuple, list)):
             y_pred = y_pred[0]
         with self._concrete_device():
             return super().get_loss(y_pred, y_true, X=X, training=training)
 
     def infer(self, x, **fit_params):
+        """Run the module on one batch, under the precision rule.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            The batch of images.
+        **fit_params : dict
+            Passed on to the module (``groups`` is dropped).
+
+        Returns
+        -------
+        y_infer : torch.Tensor or tuple of torch.Tensor
+            The module's output.
+        """
         fit_params.pop("groups", None)
         with self._concrete_device():
             device = _resolve_device(self.device) or torch.device("cpu")

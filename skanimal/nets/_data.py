@@ -54,7 +54,7 @@ def make_transforms(data_config=None, *, train_resize=256, crop=224, hflip=True)
     Parameters
     ----------
     data_config : dict, default=None
-        timm's data configuration of the backbone (as returned by
+        The timm data configuration of the backbone (as returned by
         :func:`skanimal.features.load_backbone`); its ``mean``, ``std`` and
         ``interpolation`` are used. ``None`` means ImageNet's statistics and
         bilinear resizing.

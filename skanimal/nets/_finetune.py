@@ -20,7 +20,7 @@ from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 
 from ..features._backbones import load_backbone, resolve_backbone
-from ._base import ImageNetMixin
+from ._base import ImageNetMixin, mixin_parameter_docs
 from ._data import GroupValidSplit
 
 __all__ = [
@@ -96,7 +96,7 @@ def backbone_stages(module):
 
 
 class StagedUnfreezer(Callback):
-    """skorch callback: train the head first, then unfreeze blocks from the top down.
+    """Callback for skorch: train the head first, then unfreeze blocks from the top down.
 
     At the start of every epoch ``e`` (counted over the net's whole history,
     so ``partial_fit`` continues the schedule) the stages whose start epoch is
@@ -125,6 +125,13 @@ class StagedUnfreezer(Callback):
         self.schedule = schedule
 
     def initialize(self):
+        """Reset the record of trainable parameters.
+
+        Returns
+        -------
+        self : StagedUnfreezer
+            The callback.
+        """
         self.trainable_ = []
         return self
 
@@ -154,6 +161,15 @@ class StagedUnfreezer(Callback):
         return min(n_stages, sum(1 for s in starts if s <= epoch))
 
     def on_epoch_begin(self, net, **kwargs):
+        """Freeze or unfreeze the backbone stages for this epoch.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The net being trained.
+        **kwargs : dict
+            The other arguments skorch passes to callbacks.
+        """
         epoch = len(net.history) - 1  # the row of this epoch exists already
         stages = backbone_stages(net.module_)
         k = self.n_trainable(epoch, len(stages))
@@ -323,8 +339,7 @@ _DOC_PARAMS = """
         subjects apart. ``None`` trains on everything.
     criterion : torch loss class, default=@CRITERION@
         The training loss.
-    @MIXIN_PARAMS@
-        See :class:`ImageNetMixin`.
+@MIXIN_PARAMS@
     **kwargs : dict
         Any other skorch parameter (``callbacks``, ``verbose``,
         ``iterator_train__num_workers``, ``optimizer__weight_decay``...).
@@ -334,7 +349,7 @@ _DOC_PARAMS = """
 def _doc_params(split, criterion, mixin_params):
     """The Parameters section of a fine-tuned estimator's docstring."""
     return (_DOC_PARAMS.replace("@SPLIT@", split).replace("@CRITERION@", criterion)
-            .replace("@MIXIN_PARAMS@", mixin_params))
+            .replace("@MIXIN_PARAMS@", mixin_parameter_docs(*mixin_params)))
 
 
 class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
@@ -347,8 +362,8 @@ class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
     random crop, flip) on training batches only, and an internal validation
     split that keeps subjects apart when ``groups`` are given to ``fit``.
 """ + _doc_params("GroupValidSplit(0.2)", "torch.nn.CrossEntropyLoss",
-                "image_size, train_resize, hflip, class_weight, sampler, random_state, "
-                "device") + """
+                ("image_size", "train_resize", "hflip", "class_weight", "sampler",
+                 "random_state", "device")) + """
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -409,7 +424,7 @@ class FineTunedRegressor(_FineTunedMixin, NeuralNetRegressor):
     error. Settings as :class:`FineTunedClassifier`, except the internal
     validation split is not stratified.
 """ + _doc_params("GroupValidSplit(0.2, stratified=False)", "torch.nn.MSELoss",
-                "image_size, train_resize, hflip, random_state, device") + """
+                ("image_size", "train_resize", "hflip", "random_state", "device")) + """
     Attributes
     ----------
     module_ : torch.nn.Module

@@ -26,7 +26,7 @@ from skorch.utils import to_numpy
 from torch import nn
 
 from ..features._backbones import build_meta_model, load_backbone, resolve_backbone
-from ._base import ImageNetMixin
+from ._base import ImageNetMixin, mixin_parameter_docs
 from ._data import GroupValidSplit
 
 __all__ = ["PainSeekerClassifier", "PainSeekerModule", "prsc_loss"]
@@ -273,9 +273,9 @@ class _SpatialTrunk(nn.Module):
 
 
 class PainSeekerClassifier(ImageNetMixin, NeuralNetClassifier):
-    """PainSeeker: region attention with pain-related score calibration (Liu et al. 2025).
+    __doc__ = """PainSeeker: region attention with pain-related score calibration (Liu et al. 2025).
 
-    A skorch network (SPEC section 3). The convolutional layers of a
+    A skorch network [1]_. The convolutional layers of a
     pretrained backbone (ResNet-18 in the paper; any timm model with a spatial
     feature map) give ``K = M x M`` region features; a layer ``g`` scores each
     region, the sigmoid scores are normalised over the regions into the
@@ -326,9 +326,9 @@ class PainSeekerClassifier(ImageNetMixin, NeuralNetClassifier):
         ``None`` trains on everything.
     criterion : torch loss class, default=torch.nn.CrossEntropyLoss
         The classification loss ``L_CE`` on the logits.
-    image_size, train_resize, hflip, class_weight, sampler, random_state, device
-        See :class:`ImageNetMixin`. ``image_size=224`` and ``train_resize=None``
-        (256) are the paper's.
+""" + mixin_parameter_docs(
+        "image_size", "train_resize", "hflip", "class_weight", "sampler", "random_state",
+        "device") + """
     **kwargs : dict
         Any other skorch parameter (``callbacks``, ``verbose``,
         ``iterator_train__num_workers``...).
@@ -357,7 +357,14 @@ class PainSeekerClassifier(ImageNetMixin, NeuralNetClassifier):
     -----
     With ``K = 49`` regions whose ``beta`` sum to 1, the paper's margin 0.2 can
     only be met when the ``K_h`` highest regions hold nearly all the mass; the
-    equations are implemented as written (SPEC section 3).
+    equations are implemented as written in the paper [1]_. The defaults
+    ``image_size=224`` and ``train_resize=None`` (256) are the paper's.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
 
     Examples
     --------
@@ -459,6 +466,22 @@ class PainSeekerClassifier(ImageNetMixin, NeuralNetClassifier):
         return module
 
     def get_params_for_optimizer(self, prefix, named_parameters):
+        """The optimizer's arguments, with the paper's weight decay by default.
+
+        Parameters
+        ----------
+        prefix : str
+            The optimizer's name (``"optimizer"``).
+        named_parameters : iterator of (str, torch.nn.Parameter)
+            The module's parameters.
+
+        Returns
+        -------
+        args : tuple
+            The positional arguments of the optimizer.
+        kwargs : dict
+            Its keyword arguments (``lr``, ``weight_decay``...).
+        """
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         if prefix == "optimizer":
             kwargs.setdefault("weight_decay", self.weight_decay)

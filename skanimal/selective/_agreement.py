@@ -1,8 +1,9 @@
 """Agreement between a classifier's confidence and human grimace scores.
 
-The automated Mouse Grimace Scale paper (Tuttle et al., 2018) maps each image's confidence to a signed score
-in [-1, 1] (-1 certain no pain, +1 certain pain) and reports its Pearson
-correlation with the human Mouse Grimace Scale sum (r = 0.75 on 433 images).
+The automated Mouse Grimace Scale paper (Tuttle et al., 2018) maps each image's
+confidence to a signed score in [-1, 1] (-1 certain no pain, +1 certain pain)
+and reports its Pearson correlation with the human Mouse Grimace Scale sum
+(r = 0.75 on 433 images).
 """
 
 # Authors: the skanimal developers

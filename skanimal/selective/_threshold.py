@@ -347,6 +347,11 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
     scikit-learn's metadata routing enabled, it forwards those the inner
     estimator requests.
 
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
+
     Examples
     --------
     >>> import numpy as np
@@ -361,11 +366,6 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
     array([0.69])
     >>> coverage_score(clf.predict(X), abstain_value=clf.abstain_value_)
     0.625
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
     """
 
     _parameter_constraints: dict = {
