@@ -68,7 +68,14 @@ class BenchmarkMethod:
     description: str = field(default="", compare=False)
 
     def pipeline(self):
-        """Return the method as one unfitted scikit-learn estimator."""
+        """Return the method as one unfitted scikit-learn estimator.
+
+        Returns
+        -------
+        estimator : estimator object
+            A clone of ``estimator``, after a clone of ``features`` in a
+            :class:`~sklearn.pipeline.Pipeline` when there are features.
+        """
         if self.features is None:
             return clone(self.estimator)
         return make_pipeline(clone(self.features), clone(self.estimator))
