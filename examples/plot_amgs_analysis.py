@@ -5,7 +5,7 @@ The aMGS analysis: confident images, human agreement and % pain per animal
 
 Tuttle et al. (2018) turned a frozen ImageNet network with a retrained final
 layer into a tool for mouse-facility staff (the automated Mouse Grimace Scale,
-SPEC section 4). Three ideas made it usable:
+aMGS). Three ideas made it usable:
 
 1. **Discard ambiguous images.** The classifier's confidence is the winning
    class probability (0.5-1.0); images under 0.75 are dropped. On all images

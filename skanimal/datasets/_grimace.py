@@ -31,7 +31,7 @@ GRIMACE_ACTION_UNITS = (
 )
 
 # RatsPain high-confidence subset, images per rat and level (no pain /
-# moderate / severe), from the PainSeeker paper (SPEC section 3).
+# moderate / severe), from the PainSeeker paper (Liu et al., 2025).
 _RATSPAIN_COUNTS = np.array(
     [[56, 163, 2], [102, 108, 0], [148, 50, 0], [138, 92, 0], [63, 116, 3], [34, 62, 1]]
 )
@@ -600,6 +600,12 @@ def make_grimace_faces(
     The subjects are a fixed population: subject ``i`` looks the same for
     every ``random_state``, which only draws the images. Generating the
     default 1,138 images takes 2-3 s on one CPU core.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
 
     Examples
     --------

@@ -59,6 +59,11 @@ def pspi_to_level(pspi):
     --------
     load_unbc_mcmaster : Load the UNBC-McMaster archive with levels as target.
 
+    References
+    ----------
+    .. [1] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
+       Assessment from Facial Expression.
+
     Examples
     --------
     >>> from skanimal.datasets import pspi_to_level

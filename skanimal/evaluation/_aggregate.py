@@ -1,6 +1,6 @@
 """Per-animal and per-video aggregation of image predictions.
 
-The aMGS workflow (SPEC section 4) turns image-level predictions into a score
+The aMGS workflow (Tuttle et al., 2018) turns image-level predictions into a score
 per animal or per video: the share of pain images among the confidently
 classified ones, the difference of that share between two conditions (after
 surgery minus baseline), and an exclusion rule for videos with too few
@@ -32,7 +32,7 @@ __all__ = [
     "make_group_scorer",
 ]
 
-#: Seconds between two grabbed frames in the aMGS protocol (SPEC section 4).
+#: Seconds between two grabbed frames in the aMGS protocol (Tuttle et al., 2018).
 _FRAME_INTERVAL = 10.0
 
 # value column of difference_scores -> the column whose sum pools it: the
@@ -231,7 +231,7 @@ def aggregate_predictions(
     if `threshold` is given, its confidence is at least `threshold`. Per group
     (video, animal or session) the summary gives the share of pain images
     among the retained ones, the majority vote and, when frame times or video
-    durations are known, the exclusion rule of SPEC section 4: a video with
+    durations are known, the exclusion rule of the aMGS paper (Tuttle et al., 2018): a video with
     fewer than `min_rate` retained images per minute is excluded.
 
     Parameters
@@ -281,7 +281,7 @@ def aggregate_predictions(
         per 10 s). Only used with `frame_times`.
     min_rate : float, default=1.0
         Minimum number of retained images per minute of video; a group under
-        it is excluded (SPEC section 4: fewer than one high-confidence image
+        it is excluded (Tuttle et al., 2018: fewer than one high-confidence image
         per minute). 0 excludes nothing.
 
     Returns
@@ -327,6 +327,11 @@ def aggregate_predictions(
     ``confident_per_minute``, and ``summary.attrs["exclusion"]`` says so.
     Excluded groups stay in the summary; :func:`difference_scores` leaves
     them out.
+
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------
@@ -488,7 +493,7 @@ def difference_scores(summary, subject, condition, *, baseline, treatment,
                       value="pct_pain"):
     """Per-subject difference of a group score between two conditions.
 
-    The aMGS difference score (SPEC section 4): % pain after surgery minus %
+    The aMGS difference score (Tuttle et al., 2018): % pain after surgery minus %
     pain at baseline, per animal. Groups (videos) marked ``excluded`` are
     left out; several groups of one subject in one condition are pooled.
 
@@ -536,6 +541,11 @@ def difference_scores(summary, subject, condition, *, baseline, treatment,
     and ``coverage`` and ``mean_confidence`` by ``n_images`` (the mean over
     all their images). A group with no retained image adds nothing. A subject
     whose groups of a condition are all excluded gets NaN there.
+
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------
@@ -892,6 +902,12 @@ def make_group_scorer(score_func=accuracy_score, *, vote="majority",
     The splitter must keep every video in one fold (split by subject, or by
     video); a video whose label changes between frames is an error. With
     routing enabled, the estimator's ``fit`` receives only what it requests.
+
+    References
+    ----------
+    .. [1] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
+       automated classification of dog emotional states from facial
+       expressions.
 
     Examples
     --------

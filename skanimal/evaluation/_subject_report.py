@@ -490,7 +490,7 @@ def subject_report(
         indexed to the training fold.
     abstain_threshold : float in [0, 1], default=None
         Also evaluate the classifier as an abstaining one (the aMGS protocol,
-        SPEC section 4): an image is *retained* when its confidence, the
+        Tuttle et al., 2018): an image is *retained* when its confidence, the
         largest probability of ``predict_proba``, is at least this value, and
         the others are discarded as ambiguous. Adds the columns ``n_retained``,
         ``coverage`` (retained fraction) and ``selective_accuracy`` (accuracy
@@ -526,7 +526,7 @@ def subject_report(
 
     Notes
     -----
-    The ``"pooled"`` row follows the PainSeeker protocol (SPEC section 3): for
+    The ``"pooled"`` row follows the PainSeeker protocol (Liu et al., 2025): for
     a binary task TP, TN, FP and FN are **summed over all folds** and then
     F1 = 2TP / (2TP + FP + FN) and accuracy = (TP + TN) / N; for multiclass the
     confusion matrices are summed; for regression the metrics are computed on
@@ -542,6 +542,12 @@ def subject_report(
     the spread between subjects. Note that ``np.std(cross_val_score(...))`` in
     scikit-learn's user guide uses ddof=0; multiply by ``sqrt((n - 1) / n)`` to
     compare.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
 
     Examples
     --------

@@ -1,8 +1,8 @@
 """Attention heat maps over face images (PainSeeker's Figure 4).
 
 PainSeeker's region weights ``beta`` form an ``M x M`` map (7 x 7 for
-ResNet-18 at 224 pixels); SPEC section 3 reads it as the explanation, upsampled
-over the image as a heat map.
+ResNet-18 at 224 pixels); the PainSeeker paper (Liu et al., 2025) reads it as
+the explanation, upsampled over the image as a heat map.
 """
 
 # Authors: the skanimal developers
@@ -146,6 +146,12 @@ def plot_attention_grid(images, maps, *, titles=None, n_cols=6, show_images=True
     See Also
     --------
     overlay_attention : One overlay.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
 
     Examples
     --------

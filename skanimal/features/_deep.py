@@ -1,7 +1,7 @@
 """Frozen deep features: any timm backbone as a scikit-learn transformer.
 
 :class:`DeepFeatures` embeds each image with a frozen network (the linear-probe
-protocol of the dog emotion paper, SPEC section 2) and keeps every embedding in
+protocol of the dog emotion paper, Boneh-Shitrit et al.) and keeps every embedding in
 a per-image cache (:class:`~skanimal.features.EmbeddingCache`), so that the
 folds of a cross-validation and the trials of a search embed each image once.
 """
@@ -315,6 +315,12 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     ``transform`` uses the parameters as they were at ``fit`` time, except
     ``batch_size``, ``num_workers`` and ``verbose``. The network is not
     pickled: a pickled or cloned transformer rebuilds it when it needs it.
+
+    References
+    ----------
+    .. [1] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
+       automated classification of dog emotional states from facial
+       expressions.
 
     Examples
     --------

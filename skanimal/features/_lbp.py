@@ -625,6 +625,12 @@ def make_lbp_svm(setting="R1P8-4x4", *, C=1.0, n_jobs=None, cache=False, **svm_p
     For the libsvm formulation use
     ``make_pipeline(LBPFeatures.from_setting(setting), SVC(kernel="linear"))``.
 
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
+
     Examples
     --------
     >>> from skanimal.features import make_lbp_svm

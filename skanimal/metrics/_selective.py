@@ -383,6 +383,11 @@ def aurc_score(y_true, y_pred, confidence):
     --------
     risk_coverage_curve : The curve itself.
 
+    References
+    ----------
+    .. [1] Geifman, Y., Uziel, G. and El-Yaniv, R. (2019). Bias-reduced
+       uncertainty estimation for deep neural classifiers. ICLR.
+
     Examples
     --------
     >>> from skanimal.metrics import aurc_score

@@ -20,22 +20,22 @@ from optuna.distributions import (
 __all__ = ["SEARCH_SPACES", "make_preset_estimator", "search_space"]
 
 # The paper's four linear-probe backbones whose weights can be downloaded
-# (DINO ResNet-50 needs a checkpoint file from the user; SPEC section 2).
+# (DINO ResNet-50 needs a checkpoint file from the user; Boneh-Shitrit et al.).
 _PROBE_BACKBONES = ("resnet50", "vit_small_patch16", "dino_vits16", "dino_vits8")
 
 #: The names of the presets, with a one-line description of each.
 SEARCH_SPACES = MappingProxyType({
     "lbp_svm": (
         "LBP + linear SVM (make_lbp_svm): radius {1, 3} x grid {4, 8, 16} x "
-        "LinearSVC C log-uniform in [1e-2, 1e2] (SPEC section 1)."
+        "LinearSVC C log-uniform in [1e-2, 1e2] (Liu et al., 2025)."
     ),
     "linear_probe": (
         "DeepFeatures + LogisticRegression: backbone x pooling x C log-uniform in "
-        "[1e-4, 1e2] x class_weight {None, 'balanced'} (SPEC section 2)."
+        "[1e-4, 1e2] x class_weight {None, 'balanced'} (Boneh-Shitrit et al.)."
     ),
     "painseeker": (
         "PainSeekerClassifier: lambda_prsc {0.05, 0.1, 0.5, 1, 1.5} x margin "
-        "{0.05, 0.1, 0.15, 0.2, 0.5} x k_high {3, 5, 10, 15, 20} (SPEC section 3)."
+        "{0.05, 0.1, 0.15, 0.2, 0.5} x k_high {3, 5, 10, 15, 20} (Liu et al., 2025)."
     ),
 })
 
@@ -79,7 +79,7 @@ def search_space(name, **overrides):
 
         - ``"lbp_svm"``, for :func:`skanimal.features.make_lbp_svm` pipelines:
           ``lbpfeatures__radius`` in {1, 3}, ``lbpfeatures__grid`` in
-          {4, 8, 16} (the paper's six settings, SPEC section 1) and
+          {4, 8, 16} (the PainSeeker paper's six settings) and
           ``linearsvc__C`` log-uniform in [1e-2, 1e2];
         - ``"linear_probe"``, for
           ``make_pipeline(DeepFeatures(...), LogisticRegression(...))``:
@@ -91,7 +91,7 @@ def search_space(name, **overrides):
         - ``"painseeker"``, for :class:`skanimal.nets.PainSeekerClassifier`:
           the paper's sensitivity grids ``lambda_prsc`` in
           {0.05, 0.1, 0.5, 1, 1.5}, ``margin`` in {0.05, 0.1, 0.15, 0.2, 0.5}
-          and ``k_high`` in {3, 5, 10, 15, 20} (SPEC section 3), searched
+          and ``k_high`` in {3, 5, 10, 15, 20} (Liu et al., 2025), searched
           jointly rather than one at a time.
     **overrides : dict
         Changes to the preset, by parameter name: an optuna distribution, a
@@ -118,6 +118,15 @@ def search_space(name, **overrides):
     token, otherwise ``"auto"`` (the class token of a ViT, the average of a
     CNN) and ``"avg"``. Override ``deepfeatures__pooling`` to choose them
     yourself.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
+    .. [2] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
+       automated classification of dog emotional states from facial
+       expressions.
 
     Examples
     --------
@@ -193,6 +202,15 @@ def make_preset_estimator(name):
     --------
     search_space : The preset's distributions.
     SubjectSearchCV.from_preset : A search of the preset over its estimator.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
+    .. [2] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
+       automated classification of dog emotional states from facial
+       expressions.
 
     Examples
     --------

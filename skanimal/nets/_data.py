@@ -73,6 +73,12 @@ def make_transforms(data_config=None, *, train_resize=256, crop=224, hflip=True)
     eval_transform : callable
         PIL image -> float tensor (3, crop_h, crop_w), deterministic.
 
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
+
     Examples
     --------
     >>> from PIL import Image
@@ -126,7 +132,7 @@ class GroupValidSplit:
 
     A ``train_split`` for skorch nets: the validation part holds whole
     subjects, never images of a subject that is also in the training part, as
-    every paper of SPEC section 0 requires. With ``groups=None`` the split is
+    every source paper requires. With ``groups=None`` the split is
     image-wise (skorch's :class:`~skorch.dataset.ValidSplit`) and a
     :class:`UserWarning` says so.
 
@@ -142,6 +148,12 @@ class GroupValidSplit:
         validation subjects carry every class where possible.
     random_state : int or None, default=None
         Seed of the shuffling of subjects.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
 
     Examples
     --------

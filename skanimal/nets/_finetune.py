@@ -1,7 +1,7 @@
 """Fine-tuned timm backbones with a new head: classifier and regressor.
 
-The PainSeeker paper's "ResNet-18" baseline (SPEC section 3) and Hosseini et
-al.'s staged fine-tuning of a ResNet-18 for pain intensity (SPEC section 5)
+The PainSeeker paper's "ResNet-18" baseline (Liu et al., 2025) and Hosseini et
+al.'s staged fine-tuning of a ResNet-18 for pain intensity
 are both a pretrained backbone whose classifier is replaced by a new dense
 layer, trained end to end or stage by stage. Both are named presets
 (:data:`FINETUNE_PRESETS`, :meth:`FineTunedClassifier.from_preset`).
@@ -193,7 +193,7 @@ FINETUNE_PRESETS = {
             policy="MultiStepLR", milestones=[60, 120], gamma=0.2))],
     ),
 }
-"""Named settings of the papers (SPEC sections 3 and 5).
+"""Named settings of the papers (Liu et al., 2025; Hosseini et al.).
 
 ``"painseeker_resnet18"``: the PainSeeker paper's ResNet-18 baseline, Adam,
 lr 1e-4, weight decay 0.01, batch 64, resize 256 -> random 224 crop + flip,
@@ -356,7 +356,7 @@ class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
     __doc__ = """A pretrained backbone with a new classification head, fine-tuned on images.
 
     The PainSeeker paper's ResNet-18 baseline and the first stage of
-    Hosseini et al.'s pain-intensity network (SPEC sections 3 and 5); see
+    Hosseini et al.'s pain-intensity network (Liu et al., 2025); see
     :meth:`from_preset`. X is image paths or an image array; labels may be of
     any type. Training uses cross-entropy, the train transform (resize,
     random crop, flip) on training batches only, and an internal validation
@@ -379,6 +379,14 @@ class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
     --------
     FineTunedRegressor : The same network for continuous targets.
     skanimal.features.DeepFeatures : Frozen features for a linear probe.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
+    .. [2] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
+       Assessment from Facial Expression.
 
     Examples
     --------
@@ -437,6 +445,11 @@ class FineTunedRegressor(_FineTunedMixin, NeuralNetRegressor):
     See Also
     --------
     FineTunedClassifier : The same network for class labels.
+
+    References
+    ----------
+    .. [1] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
+       Assessment from Facial Expression.
 
     Examples
     --------

@@ -1,6 +1,6 @@
 """PainSeeker: region attention with pain-related score calibration (Liu et al. 2025).
 
-SPEC section 3. A convolutional trunk maps an image to a ``C x M x M`` feature
+The network of Liu et al. (2025). A convolutional trunk maps an image to a ``C x M x M`` feature
 map, read as ``K = M * M`` region features ``x_ij`` (eq. 1). A fully
 connected layer ``g`` scores each region and the scores are squashed by a
 sigmoid and normalised over the regions (eq. 2)::
@@ -55,7 +55,7 @@ def prsc_loss(beta, margin=0.2, k_high=5, *, reduction="mean"):
         extra trailing dimensions, such as an ``M x M`` map, are flattened).
     margin : float, default=0.2
         The margin ``delta``, at least 0. The paper's value; with ``K = 49``
-        regions whose scores sum to 1 it is large (SPEC section 3), which is
+        regions whose scores sum to 1 it is large, which is
         what the paper wrote.
     k_high : int, default=5
         ``K_h``, the number of high-score regions, ``1 <= k_high < K``.
@@ -78,6 +78,12 @@ def prsc_loss(beta, margin=0.2, k_high=5, *, reduction="mean"):
     See Also
     --------
     PainSeekerModule : Produces ``beta``.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
 
     Examples
     --------

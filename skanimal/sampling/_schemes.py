@@ -66,6 +66,13 @@ class SamplerChain(_BaseComposition, BaseSampler):
     --------
     make_paper_sampler : The papers' schemes, some of them chains.
 
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
+    .. [2] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
+       Assessment from Facial Expression.
+
     Examples
     --------
     >>> import numpy as np

@@ -249,6 +249,11 @@ def human_agreement(
     r is NaN (with scipy's ``ConstantInputWarning``) when either score is
     constant. The Fisher interval needs ``n > 3``.
 
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
+
     Examples
     --------
     >>> import numpy as np
