@@ -85,7 +85,7 @@ def default_methods(*, n_jobs=None):
     """Return the methods of the default benchmark, in table order.
 
     The six LBP + linear-SVM settings of the PainSeeker paper's Table 3
-    (SPEC section 1): R1P8 and R3P8, each with 4x4, 8x8 and 16x16 grids.
+    (Liu et al., 2025): R1P8 and R3P8, each with 4x4, 8x8 and 16x16 grids.
 
     Parameters
     ----------
@@ -95,6 +95,12 @@ def default_methods(*, n_jobs=None):
     Returns
     -------
     methods : list of BenchmarkMethod
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
 
     Examples
     --------
@@ -122,7 +128,7 @@ def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
 
     A linear probe is a logistic regression on standardised frozen features
     (:class:`~skanimal.features.DeepFeatures`), the scikit-learn form of the
-    dog-emotion paper's method (SPEC section 2). A backbone whose weights
+    dog-emotion paper's method (Boneh-Shitrit et al.). A backbone whose weights
     cannot be had on this machine (not cached, no network, or a local file
     that is needed and not given) is skipped, with the reason.
 
@@ -146,6 +152,12 @@ def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
         One method per available backbone, in the order of ``backbones``.
     skipped : dict of {str: str}
         Backbone name -> why it was skipped.
+
+    References
+    ----------
+    .. [1] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
+       automated classification of dog emotional states from facial
+       expressions.
 
     Examples
     --------
@@ -214,6 +226,12 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
         The three rows, or none when the trunk's weights are not available.
     skipped : dict of {str: str}
         Row name -> why it was skipped.
+
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
 
     Examples
     --------

@@ -108,6 +108,12 @@ def paper_table(
     skanimal.evaluation.subject_report : Compute one report.
     skanimal.evaluation.to_markdown : Write the table as Markdown.
 
+    References
+    ----------
+    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
+       learning method for assessing rat's pain by facial expressions.
+       Frontiers in Veterinary Science.
+
     Examples
     --------
     >>> import pandas as pd
@@ -230,7 +236,7 @@ _ABSTENTION_COLUMNS = {  # report column -> table column
 def abstention_table(reports, *, row="pooled"):
     """Compare all images with the confidently classified ones, per method.
 
-    The layout of the aMGS paper (SPEC section 4): sensitivity, specificity
+    The layout of the aMGS paper (Tuttle et al., 2018): sensitivity, specificity
     and accuracy on all images, the share of images retained at the
     confidence threshold, and the same three metrics on the retained images,
     all in percent.
@@ -260,6 +266,11 @@ def abstention_table(reports, *, row="pooled"):
     --------
     skanimal.evaluation.subject_report : Compute the reports.
     skanimal.selective.ConfidenceThresholdClassifier : The abstaining estimator.
+
+    References
+    ----------
+    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
+       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------
