@@ -7,6 +7,7 @@ check suite, and the checks skanimal's estimators fail by design) and
 """
 
 from ._images import (
+    IMAGE_FORMATS,
     ImageReadError,
     check_images,
     image_input_kind,
@@ -15,6 +16,7 @@ from ._images import (
 )
 
 __all__ = [
+    "IMAGE_FORMATS",
     "ImageReadError",
     "check_images",
     "image_input_kind",
