@@ -85,3 +85,13 @@ def test_public_docstring(name):
     result = numpydoc_validate.validate(name)
     errors = {code: msg for code, msg in result["errors"] if code in codes}
     assert not errors, f"{name}: {errors}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n, kind in OBJECTS.items() if kind == "top"))
+def test_a_docstring_naming_a_paper_cites_it(name):
+    # shipped text cites the source papers in a numpydoc References section
+    module, _, attr = name.rpartition(".")
+    doc = inspect.getdoc(getattr(importlib.import_module(module), attr)) or ""
+    if "et al" in doc.split("References")[0]:
+        assert "\nReferences\n----------\n.. [1] " in doc, name
+    assert "SPEC" not in doc and "PERF_NOTES" not in doc, name

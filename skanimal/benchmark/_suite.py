@@ -15,6 +15,7 @@ from sklearn.utils.validation import has_fit_parameter
 from ..evaluation import subject_report
 from ..exceptions import ResultsExistError
 from ..utils import check_images
+from ..utils._docs import cite_papers
 
 __all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "RESULT_FILES", "check_results_folder",
            "default_methods", "linear_probe_methods", "network_methods", "run_benchmark",
@@ -81,6 +82,7 @@ class BenchmarkMethod:
         return make_pipeline(clone(self.features), clone(self.estimator))
 
 
+@cite_papers("liu2025")
 def default_methods(*, n_jobs=None):
     """Return the methods of the default benchmark, in table order.
 
@@ -95,12 +97,6 @@ def default_methods(*, n_jobs=None):
     Returns
     -------
     methods : list of BenchmarkMethod
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------
@@ -122,6 +118,7 @@ def default_methods(*, n_jobs=None):
     return methods
 
 
+@cite_papers("boneh-shitrit")
 def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
                          device="auto", batch_size=16):
     """Return linear-probe methods for the backbones whose weights are available.
@@ -152,12 +149,6 @@ def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
         One method per available backbone, in the order of ``backbones``.
     skipped : dict of {str: str}
         Backbone name -> why it was skipped.
-
-    References
-    ----------
-    .. [1] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
-       automated classification of dog emotional states from facial
-       expressions.
 
     Examples
     --------
@@ -191,6 +182,7 @@ def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
     return methods, skipped
 
 
+@cite_papers("liu2025")
 def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
                     image_size=112, batch_size=32, device="auto", random_state=0):
     """Return the networks of the PainSeeker paper's Table 3, trained end to end.
@@ -226,12 +218,6 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
         The three rows, or none when the trunk's weights are not available.
     skipped : dict of {str: str}
         Row name -> why it was skipped.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------

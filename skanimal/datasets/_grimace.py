@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._docs import cite_papers
 from ._base import load_descr, make_bunch
 
 __all__ = ["make_grimace_faces", "GRIMACE_ACTION_UNITS"]
@@ -471,6 +472,7 @@ def _render_batch(rng, size, subj, img, au):
 # --------------------------------------------------------------------------
 
 
+@cite_papers("liu2025")
 @validate_params(
     {
         "n_subjects": [Interval(Integral, 1, None, closed="left")],
@@ -600,12 +602,6 @@ def make_grimace_faces(
     The subjects are a fixed population: subject ``i`` looks the same for
     every ``random_state``, which only draws the images. Generating the
     default 1,138 images takes 2-3 s on one CPU core.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ..utils._docs import cite_papers
 from ._base import (
     DatasetError,
     MissingFilesError,
@@ -29,6 +30,7 @@ _LEVEL_NAMES = np.array(
 _UNBC_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 
 
+@cite_papers("hosseini")
 def pspi_to_level(pspi):
     """Bin PSPI pain scores (0-15) into the seven pain levels.
 
@@ -58,11 +60,6 @@ def pspi_to_level(pspi):
     See Also
     --------
     load_unbc_mcmaster : Load the UNBC-McMaster archive with levels as target.
-
-    References
-    ----------
-    .. [1] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
-       Assessment from Facial Expression.
 
     Examples
     --------

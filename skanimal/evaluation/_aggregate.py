@@ -22,6 +22,7 @@ from sklearn.metrics._scorer import _BaseScorer
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ..utils._docs import cite_papers
 from ..utils._labels import auto_abstain_value, labels_equal
 from ..utils._validation import _py
 
@@ -193,6 +194,7 @@ def _lookup(mapping, group_ids, name):
 # --------------------------------------------------------------------------- #
 
 
+@cite_papers("tuttle2018")
 @validate_params(
     {
         "y_pred": ["array-like"],
@@ -327,11 +329,6 @@ def aggregate_predictions(
     ``confident_per_minute``, and ``summary.attrs["exclusion"]`` says so.
     Excluded groups stay in the summary; :func:`difference_scores` leaves
     them out.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------
@@ -478,6 +475,7 @@ def _durations(frame_times, durations, frame_interval, uniques, codes, n):
 # --------------------------------------------------------------------------- #
 
 
+@cite_papers("tuttle2018")
 @validate_params(
     {
         "summary": [pd.DataFrame],
@@ -541,11 +539,6 @@ def difference_scores(summary, subject, condition, *, baseline, treatment,
     and ``coverage`` and ``mean_confidence`` by ``n_images`` (the mean over
     all their images). A group with no retained image adds nothing. A subject
     whose groups of a condition are all excluded gets NaN there.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------
@@ -821,6 +814,7 @@ class _GroupScorer(_BaseScorer):
         return self._sign * self._score_func(truth, votes, **{**self._kwargs, **kwargs})
 
 
+@cite_papers("boneh-shitrit")
 @validate_params(
     {
         "score_func": [callable],
@@ -902,12 +896,6 @@ def make_group_scorer(score_func=accuracy_score, *, vote="majority",
     The splitter must keep every video in one fold (split by subject, or by
     video); a video whose label changes between frames is an error. With
     routing enabled, the estimator's ``fit`` receives only what it requests.
-
-    References
-    ----------
-    .. [1] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
-       automated classification of dog emotional states from facial
-       expressions.
 
     Examples
     --------

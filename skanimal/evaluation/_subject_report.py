@@ -27,6 +27,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, indexable
 
 from ..metrics import binary_scores, multiclass_scores, regression_scores
+from ..utils._docs import cite_papers
 from ..utils._folds import fit_folds, out_of_fold
 from ..utils._validation import _py, check_groups, check_subject_splits
 
@@ -381,6 +382,7 @@ def _score_table(task, y, y_pred, ok, scored, groups, columns, funcs, *, pos_lab
 # --------------------------------------------------------------------------- #
 
 
+@cite_papers("liu2025")
 @validate_params(
     {
         "estimator": [HasMethods(["fit", "predict"])],
@@ -542,12 +544,6 @@ def subject_report(
     the spread between subjects. Note that ``np.std(cross_val_score(...))`` in
     scikit-learn's user guide uses ddof=0; multiply by ``sqrt((n - 1) / n)`` to
     compare.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------

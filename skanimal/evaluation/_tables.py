@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..utils._docs import cite_papers
 from ._subject_report import SUMMARY_ROWS
 
 __all__ = ["abstention_table", "paper_table", "to_markdown"]
@@ -51,6 +52,7 @@ def _label(subject, subject_label):
     return subject_label.format(subject)
 
 
+@cite_papers("liu2025")
 def paper_table(
     reports,
     *,
@@ -107,12 +109,6 @@ def paper_table(
     --------
     skanimal.evaluation.subject_report : Compute one report.
     skanimal.evaluation.to_markdown : Write the table as Markdown.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------
@@ -233,6 +229,7 @@ _ABSTENTION_COLUMNS = {  # report column -> table column
 }
 
 
+@cite_papers("tuttle2018")
 def abstention_table(reports, *, row="pooled"):
     """Compare all images with the confidently classified ones, per method.
 
@@ -266,11 +263,6 @@ def abstention_table(reports, *, row="pooled"):
     --------
     skanimal.evaluation.subject_report : Compute the reports.
     skanimal.selective.ConfidenceThresholdClassifier : The abstaining estimator.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------

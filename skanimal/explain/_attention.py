@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from ..utils import load_image
+from ..utils._docs import cite_papers
 from ..utils._images import _resample_filter
 
 __all__ = ["overlay_attention", "plot_attention_grid"]
@@ -108,6 +109,7 @@ def overlay_attention(image, beta_map, *, alpha=0.5, cmap="jet", resample="bilin
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+@cite_papers("liu2025")
 def plot_attention_grid(images, maps, *, titles=None, n_cols=6, show_images=True, alpha=0.5,
                         cmap="jet", resample="bilinear", panel_size=2.0):
     """Plot attention overlays in a grid, like PainSeeker's Figure 4.
@@ -146,12 +148,6 @@ def plot_attention_grid(images, maps, *, titles=None, n_cols=6, show_images=True
     See Also
     --------
     overlay_attention : One overlay.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------

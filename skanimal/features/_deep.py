@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import ImageInputMixin
+from ..utils._docs import cite_papers
 from ..utils._images import _image_path, check_images, image_input_kind
 from ..utils._torch import (
     ImageDataset,
@@ -136,6 +137,7 @@ def _check_files_exist(X):
 # --------------------------------------------------------------------------
 
 
+@cite_papers("boneh-shitrit")
 class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     """Embeddings of face images by a frozen timm backbone, cached per image.
 
@@ -315,12 +317,6 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     ``transform`` uses the parameters as they were at ``fit`` time, except
     ``batch_size``, ``num_workers`` and ``verbose``. The network is not
     pickled: a pickled or cloned transformer rebuilds it when it needs it.
-
-    References
-    ----------
-    .. [1] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
-       automated classification of dog emotional states from facial
-       expressions.
 
     Examples
     --------

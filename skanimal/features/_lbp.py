@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from ..base import ImageInputMixin
+from ..utils._docs import cite_papers
 from ..utils._images import check_images, load_image
 from ..utils._validation import check_pair
 from ._cache import (
@@ -568,6 +569,7 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
 
 
 
+@cite_papers("liu2025")
 def make_lbp_svm(setting="R1P8-4x4", *, C=1.0, n_jobs=None, cache=False, **svm_params):
     """Build the paper's LBP + linear SVM pipeline for a named setting.
 
@@ -624,12 +626,6 @@ def make_lbp_svm(setting="R1P8-4x4", *, C=1.0, n_jobs=None, cache=False, **svm_p
 
     For the libsvm formulation use
     ``make_pipeline(LBPFeatures.from_setting(setting), SVC(kernel="linear"))``.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------

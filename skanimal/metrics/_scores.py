@@ -25,6 +25,7 @@ from sklearn.metrics import (
 )
 from sklearn.utils._param_validation import validate_params
 
+from ..utils._docs import cite_papers
 from ..utils._labels import equals_value
 from ..utils._validation import _py
 
@@ -72,6 +73,7 @@ def _nanmean(values):
     return float(np.mean(values[~np.isnan(values)])) if np.any(~np.isnan(values)) else np.nan
 
 
+@cite_papers("liu2025")
 @validate_params(
     {"y_true": ["array-like"], "y_pred": ["array-like"], "pos_label": "no_validation"},
     prefer_skip_nested_validation=True,
@@ -105,12 +107,6 @@ def binary_scores(y_true, y_pred, *, pos_label=1):
     --------
     sklearn.metrics.precision_recall_fscore_support : The scores computed here.
     multiclass_scores : Scores of more than two classes.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------
@@ -202,6 +198,7 @@ def multiclass_scores(y_true, y_pred, *, labels):
     return scores
 
 
+@cite_papers("hosseini")
 @validate_params(
     {"y_true": ["array-like"], "y_pred": ["array-like"]},
     prefer_skip_nested_validation=True,
@@ -227,12 +224,6 @@ def regression_scores(y_true, y_pred):
     --------
     scipy.stats.pearsonr : The correlation.
     sklearn.metrics.r2_score : The coefficient of determination.
-
-    References
-    ----------
-    .. [1] Hosseini et al. Convolution Neural Network for Pain Intensity
-       Assessment from Facial Expression (the Pearson correlation of
-       predicted and true pain levels on UNBC-McMaster).
 
     Examples
     --------

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
+from ..utils._docs import cite_papers
 from ..utils._labels import equals_value as _equals
 from ..utils._labels import labels_equal
 from ._scores import binary_scores
@@ -171,6 +172,7 @@ def selective_accuracy_score(y_true, y_pred, *, abstain_value=-1, sample_weight=
     return float(np.sum(weight[kept][correct]) / total)
 
 
+@cite_papers("tuttle2018")
 @validate_params(
     {
         "y_true": ["array-like"],
@@ -214,11 +216,6 @@ def selective_report(y_true, y_pred, *, pos_label=1, abstain_value=-1):
     --------
     selective_accuracy_score : The accuracy alone.
     skanimal.evaluation.subject_report : Scores per held-out subject.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------
@@ -346,6 +343,7 @@ def risk_coverage_curve(y_true, y_pred, confidence, *, sample_weight=None):
     return coverage, accuracy, conf[last]
 
 
+@cite_papers("geifman2019")
 @validate_params(
     {
         "y_true": ["array-like"],
@@ -382,11 +380,6 @@ def aurc_score(y_true, y_pred, confidence):
     See Also
     --------
     risk_coverage_curve : The curve itself.
-
-    References
-    ----------
-    .. [1] Geifman, Y., Uziel, G. and El-Yaniv, R. (2019). Bias-reduced
-       uncertainty estimation for deep neural classifiers. ICLR.
 
     Examples
     --------

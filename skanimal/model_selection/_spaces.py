@@ -17,6 +17,8 @@ from optuna.distributions import (
     FloatDistribution,
 )
 
+from ..utils._docs import cite_papers
+
 __all__ = ["SEARCH_SPACES", "make_preset_estimator", "search_space"]
 
 # The paper's four linear-probe backbones whose weights can be downloaded
@@ -69,6 +71,7 @@ def _pooling_choices(backbones):
     return ["auto", "avg"]
 
 
+@cite_papers("liu2025", "boneh-shitrit")
 def search_space(name, **overrides):
     """Return a named search space as a dict of Optuna distributions.
 
@@ -119,15 +122,6 @@ def search_space(name, **overrides):
     CNN) and ``"avg"``. Override ``deepfeatures__pooling`` to choose them
     yourself.
 
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
-    .. [2] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
-       automated classification of dog emotional states from facial
-       expressions.
-
     Examples
     --------
     >>> from skanimal.model_selection import search_space
@@ -173,6 +167,7 @@ def search_space(name, **overrides):
     return space
 
 
+@cite_papers("liu2025", "boneh-shitrit")
 def make_preset_estimator(name):
     """Return a new estimator of the kind a preset search space is made for.
 
@@ -202,15 +197,6 @@ def make_preset_estimator(name):
     --------
     search_space : The preset's distributions.
     SubjectSearchCV.from_preset : A search of the preset over its estimator.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
-    .. [2] Boneh-Shitrit, T., Amir, S. et al. Deep learning models for
-       automated classification of dog emotional states from facial
-       expressions.
 
     Examples
     --------

@@ -17,6 +17,7 @@ from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedGro
 from sklearn.utils.multiclass import type_of_target
 from torch.utils.data import Subset
 
+from ..utils._docs import cite_papers
 from ..utils._torch import ImageDataset
 
 __all__ = ["GroupValidSplit", "ImageDataset", "make_transforms"]
@@ -43,6 +44,7 @@ def _pair(size, name):
     return h, w
 
 
+@cite_papers("liu2025")
 def make_transforms(data_config=None, *, train_resize=256, crop=224, hflip=True):
     """The training and evaluation image transforms of a network.
 
@@ -72,12 +74,6 @@ def make_transforms(data_config=None, *, train_resize=256, crop=224, hflip=True)
         PIL image -> float tensor (3, crop_h, crop_w), random.
     eval_transform : callable
         PIL image -> float tensor (3, crop_h, crop_w), deterministic.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------
@@ -127,6 +123,7 @@ def _is_classification(y):
     return type_of_target(y.ravel()) in ("binary", "multiclass")
 
 
+@cite_papers("liu2025")
 class GroupValidSplit:
     """An internal validation split that keeps subjects apart.
 
@@ -148,12 +145,6 @@ class GroupValidSplit:
         validation subjects carry every class where possible.
     random_state : int or None, default=None
         Seed of the shuffling of subjects.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------

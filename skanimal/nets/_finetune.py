@@ -20,6 +20,7 @@ from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 
 from ..features._backbones import load_backbone, resolve_backbone
+from ..utils._docs import cite_papers
 from ._base import ImageNetMixin, mixin_parameter_docs
 from ._data import GroupValidSplit
 
@@ -352,6 +353,7 @@ def _doc_params(split, criterion, mixin_params):
             .replace("@MIXIN_PARAMS@", mixin_parameter_docs(*mixin_params)))
 
 
+@cite_papers("liu2025", "hosseini")
 class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
     __doc__ = """A pretrained backbone with a new classification head, fine-tuned on images.
 
@@ -379,14 +381,6 @@ class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
     --------
     FineTunedRegressor : The same network for continuous targets.
     skanimal.features.DeepFeatures : Frozen features for a linear probe.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
-    .. [2] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
-       Assessment from Facial Expression.
 
     Examples
     --------
@@ -424,6 +418,7 @@ class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
         )
 
 
+@cite_papers("hosseini")
 class FineTunedRegressor(_FineTunedMixin, NeuralNetRegressor):
     __doc__ = """A pretrained backbone with a new regression head, fine-tuned on images.
 
@@ -445,11 +440,6 @@ class FineTunedRegressor(_FineTunedMixin, NeuralNetRegressor):
     See Also
     --------
     FineTunedClassifier : The same network for class labels.
-
-    References
-    ----------
-    .. [1] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
-       Assessment from Facial Expression.
 
     Examples
     --------

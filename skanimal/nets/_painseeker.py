@@ -26,6 +26,7 @@ from skorch.utils import to_numpy
 from torch import nn
 
 from ..features._backbones import build_meta_model, load_backbone, resolve_backbone
+from ..utils._docs import cite_papers
 from ._base import ImageNetMixin, mixin_parameter_docs
 from ._data import GroupValidSplit
 
@@ -35,6 +36,7 @@ __all__ = ["PainSeekerClassifier", "PainSeekerModule", "prsc_loss"]
 # --------------------------------------------------------------------------- eq. 5
 
 
+@cite_papers("liu2025")
 def prsc_loss(beta, margin=0.2, k_high=5, *, reduction="mean"):
     """Pain-related score calibration loss (PainSeeker, eq. 5).
 
@@ -78,12 +80,6 @@ def prsc_loss(beta, margin=0.2, k_high=5, *, reduction="mean"):
     See Also
     --------
     PainSeekerModule : Produces ``beta``.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------
@@ -278,6 +274,7 @@ class _SpatialTrunk(nn.Module):
         return self.model.forward_features(x)
 
 
+@cite_papers("liu2025")
 class PainSeekerClassifier(ImageNetMixin, NeuralNetClassifier):
     __doc__ = """PainSeeker: region attention with pain-related score calibration (Liu et al. 2025).
 
@@ -365,12 +362,6 @@ class PainSeekerClassifier(ImageNetMixin, NeuralNetClassifier):
     only be met when the ``K_h`` highest regions hold nearly all the mass; the
     equations are implemented as written in the paper [1]_. The defaults
     ``image_size=224`` and ``train_resize=None`` (256) are the paper's.
-
-    References
-    ----------
-    .. [1] Liu, Li et al. (2025). PainSeeker: a head pose-invariant deep
-       learning method for assessing rat's pain by facial expressions.
-       Frontiers in Veterinary Science.
 
     Examples
     --------

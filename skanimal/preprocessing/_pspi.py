@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..datasets._unbc import _LEVEL_EDGES, pspi_to_level
+from ..utils._docs import cite_papers
 
 __all__ = ["PSPILevelTransformer", "pspi_to_level"]
 
@@ -29,6 +30,7 @@ def _as_column(y, name):
     return a, False
 
 
+@cite_papers("hosseini")
 class PSPILevelTransformer(TransformerMixin, BaseEstimator):
     """Bin PSPI scores (0-15) into the seven pain levels, as a target transformer.
 
@@ -65,11 +67,6 @@ class PSPILevelTransformer(TransformerMixin, BaseEstimator):
     --------
     pspi_to_level : The binning as a function.
     skanimal.datasets.load_unbc_mcmaster : Loads PSPI scores and levels.
-
-    References
-    ----------
-    .. [1] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
-           Assessment from Facial Expression.
 
     Examples
     --------

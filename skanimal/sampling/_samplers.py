@@ -14,6 +14,7 @@ from imblearn.utils import check_sampling_strategy
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from ..utils._docs import cite_papers
 from ._augmented import AugmentedImage, _augment_array
 from ._base import _RowSampler, take_rows
 
@@ -23,6 +24,7 @@ __all__ = ["AUGMENTATIONS", "AugmentingOverSampler", "RandomFractionUnderSampler
 AUGMENTATIONS = ("crop", "rotate", "flip", "brightness")
 
 
+@cite_papers("hosseini")
 class RandomFractionUnderSampler(_RowSampler):
     """Keep a random fraction of the images of some classes.
 
@@ -65,11 +67,6 @@ class RandomFractionUnderSampler(_RowSampler):
     AugmentingOverSampler : Oversample with augmented copies.
     imblearn.under_sampling.RandomUnderSampler : Undersample to given counts.
     make_paper_sampler : The resampling schemes of the papers.
-
-    References
-    ----------
-    .. [1] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
-           Assessment from Facial Expression.
 
     Examples
     --------
@@ -125,6 +122,7 @@ class RandomFractionUnderSampler(_RowSampler):
         return take_rows(X, kind, self.sample_indices_), y[self.sample_indices_]
 
 
+@cite_papers("tuttle2018", "hosseini")
 class AugmentingOverSampler(_RowSampler, BaseOverSampler):
     """Oversample minority classes with augmented copies of their images.
 
@@ -212,13 +210,6 @@ class AugmentingOverSampler(_RowSampler, BaseOverSampler):
     AugmentedImage : One lazily augmented copy of an image file.
     RandomFractionUnderSampler : Keep a random fraction of a class.
     make_paper_sampler : The resampling schemes of the papers.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-           spontaneous pain from mouse facial expressions. Molecular Pain, 14.
-    .. [2] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
-           Assessment from Facial Expression.
 
     Examples
     --------

@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions, validate_params
 from sklearn.utils.metaestimators import _BaseComposition
 
+from ..utils._docs import cite_papers
 from ._samplers import AugmentingOverSampler, RandomFractionUnderSampler
 
 __all__ = ["PAPER_SAMPLERS", "SamplerChain", "make_paper_sampler"]
@@ -26,6 +27,7 @@ PAPER_SAMPLERS = {
 }
 
 
+@cite_papers("tuttle2018", "hosseini")
 class SamplerChain(_BaseComposition, BaseSampler):
     """Apply several samplers one after the other, as one sampler.
 
@@ -65,13 +67,6 @@ class SamplerChain(_BaseComposition, BaseSampler):
     See Also
     --------
     make_paper_sampler : The papers' schemes, some of them chains.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
-    .. [2] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
-       Assessment from Facial Expression.
 
     Examples
     --------
@@ -268,6 +263,7 @@ class _UpToClassCount:
     __hash__ = None
 
 
+@cite_papers("tuttle2018", "hosseini")
 @validate_params(
     {"name": [StrOptions(set(PAPER_SAMPLERS))], "random_state": ["random_state"]},
     prefer_skip_nested_validation=True,
@@ -311,13 +307,6 @@ def make_paper_sampler(name, *, random_state=None):
     --------
     AugmentingOverSampler : Oversample with augmented copies.
     RandomFractionUnderSampler : Keep a random fraction of a class.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-           spontaneous pain from mouse facial expressions. Molecular Pain, 14.
-    .. [2] Hosseini, E. et al. Convolution Neural Network for Pain Intensity
-           Assessment from Facial Expression.
 
     Examples
     --------

@@ -17,6 +17,7 @@ from scipy import stats
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..utils._docs import cite_papers
 from ..utils._labels import equals_value as _equals
 
 __all__ = ["human_agreement", "signed_confidence"]
@@ -27,6 +28,7 @@ _COLUMNS = ["r", "ci_low", "ci_high", "p_value", "n"]
 _BOOTSTRAP_BATCH = 2048
 
 
+@cite_papers("tuttle2018")
 @validate_params(
     {
         "y_proba": ["array-like"],
@@ -63,11 +65,6 @@ def signed_confidence(y_proba, *, classes=None, pos_label=1):
     See Also
     --------
     human_agreement : Its correlation with human scores.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------
@@ -172,6 +169,7 @@ def _agreement_row(x, y, clusters, method, confidence_level, n_resamples, rng):
     return {"r": r, "ci_low": low, "ci_high": high, "p_value": p_value, "n": x.size}
 
 
+@cite_papers("tuttle2018")
 @validate_params(
     {
         "score": ["array-like"],
@@ -248,11 +246,6 @@ def human_agreement(
     -----
     r is NaN (with scipy's ``ConstantInputWarning``) when either score is
     constant. The Fisher interval needs ``n > 3``.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------

@@ -46,6 +46,7 @@ from sklearn.utils.validation import (
 )
 
 from ..metrics import risk_coverage_curve, selective_accuracy_score
+from ..utils._docs import cite_papers
 from ..utils._folds import fit_folds, out_of_fold
 from ..utils._labels import auto_abstain_value
 from ..utils._labels import equals_value as _equals
@@ -272,6 +273,7 @@ class _BaseConfidenceThreshold(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         return tags
 
 
+@cite_papers("tuttle2018")
 class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
     """Classifier that abstains when its winning-class probability is low.
 
@@ -346,11 +348,6 @@ class ConfidenceThresholdClassifier(_BaseConfidenceThreshold):
     ``groups=`` for a skanimal net's subject-wise validation split). With
     scikit-learn's metadata routing enabled, it forwards those the inner
     estimator requests.
-
-    References
-    ----------
-    .. [1] Tuttle, A. H. et al. (2018). A deep neural network to assess
-       spontaneous pain from mouse facial expressions. Molecular Pain, 14.
 
     Examples
     --------
