@@ -29,7 +29,7 @@ from sklearn.utils.validation import _num_samples, indexable
 from ..metrics import binary_scores, multiclass_scores, regression_scores
 from ..utils._docs import cite_papers
 from ..utils._folds import fit_folds, out_of_fold
-from ..utils._validation import _py, check_groups, check_subject_splits
+from ..utils._validation import _py, check_1d, check_groups, check_subject_splits
 
 __all__ = ["subject_report", "SUMMARY_ROWS"]
 
@@ -91,15 +91,7 @@ def _scores(task, y_true, y_pred, *, pos_label, classes, retained=None):
 
 
 def _check_y(y, n_samples):
-    if hasattr(y, "to_numpy"):
-        y = y.to_numpy()
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
-    if y.ndim != 1:
-        raise ValueError(
-            f"y must be 1-D (one label or value per sample), got shape {y.shape}."
-        )
+    y = check_1d(y, "y", hint=" (one label or value per sample)")
     if y.shape[0] != n_samples:
         raise ValueError(
             "X and y have inconsistent numbers of samples: "

@@ -27,7 +27,7 @@ from sklearn.utils._param_validation import validate_params
 
 from ..utils._docs import cite_papers
 from ..utils._labels import equals_value
-from ..utils._validation import _py
+from ..utils._validation import _py, check_1d
 
 __all__ = [
     "BINARY_SCORES",
@@ -49,17 +49,8 @@ MULTICLASS_SCORES = ("accuracy", "precision_macro", "recall_macro", "f1_macro")
 REGRESSION_SCORES = ("pearson_r", "mae", "rmse", "r2")
 
 
-def _labels_1d(values, name):
-    values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values.ravel()
-    if values.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {values.shape}.")
-    return values
-
-
 def _pair(y_true, y_pred):
-    y_true, y_pred = _labels_1d(y_true, "y_true"), _labels_1d(y_pred, "y_pred")
+    y_true, y_pred = check_1d(y_true, "y_true"), check_1d(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred have {y_true.shape[0]} and {y_pred.shape[0]} samples; "
@@ -179,7 +170,7 @@ def multiclass_scores(y_true, y_pred, *, labels):
     (0.75, 0.5, 0.7778)
     """
     y_true, y_pred = _pair(y_true, y_pred)
-    labels = _labels_1d(labels, "labels")
+    labels = check_1d(labels, "labels")
     n = y_true.shape[0]
     if n:
         per_class = precision_recall_fscore_support(

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ..utils._docs import cite_papers
 from ..utils._labels import equals_value as _equals
 from ..utils._labels import labels_equal
+from ..utils._validation import check_1d
 from ._scores import binary_scores
 
 __all__ = [
@@ -34,13 +35,7 @@ __all__ = [
 
 def _as_1d(values, name):
     """A 1-D ndarray of labels (a column vector is raveled)."""
-    if hasattr(values, "to_numpy"):
-        values = values.to_numpy()
-    values = np.asarray(values)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values.ravel()
-    if values.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {values.shape}.")
+    values = check_1d(values, name)
     if values.shape[0] == 0:
         raise ValueError(f"{name} is empty; give at least one sample.")
     return values

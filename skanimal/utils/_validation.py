@@ -8,7 +8,13 @@ import numbers
 import numpy as np
 import pandas as pd
 
-__all__ = ["check_groups", "check_pair", "check_subject_splits", "fit_requests_groups"]
+__all__ = [
+    "check_1d",
+    "check_groups",
+    "check_pair",
+    "check_subject_splits",
+    "fit_requests_groups",
+]
 
 
 def fit_requests_groups(estimator):
@@ -69,14 +75,28 @@ def _short_repr(obj, width=80):
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def check_1d(values, name, *, hint=""):
+    """A 1-D ndarray of `values`: the one ``column_or_1d``-style validator.
+
+    A pandas object is taken by its values and an ``(n, 1)`` column is
+    raveled; any other shape is a ValueError naming the parameter (`hint`
+    follows "1-D" in the message, e.g. ``" (one label per sample)"``). Unlike
+    scikit-learn's ``column_or_1d`` it keeps object and string dtypes as
+    they are and never warns.
+    """
+    if hasattr(values, "to_numpy"):
+        values = values.to_numpy()
+    values = np.asarray(values)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values.ravel()
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-D{hint}, got shape {values.shape}.")
+    return values
+
+
 def _groups_1d(groups):
     """Groups (a pandas Series is taken by its values) as a 1-D ndarray."""
-    if hasattr(groups, "to_numpy"):
-        groups = groups.to_numpy()
-    groups = np.asarray(groups)
-    if groups.ndim != 1:
-        raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
-    return groups
+    return check_1d(groups, "groups")
 
 
 def _id_kind(value):
