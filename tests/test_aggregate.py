@@ -87,11 +87,12 @@ def test_aggregate_confidence_from_y_proba_and_no_threshold():
     # abstain_value=None: -1 is an ordinary prediction
     assert aggregate_predictions(Y_PRED, GROUPS, abstain_value=None)[
         "n_confident"].tolist() == [2, 4, 3]
-    # ... and a group with nothing over the threshold still votes -1
+    # ... so a group with nothing over the threshold votes -2, not the label -1
     strict = aggregate_predictions(Y_PRED, GROUPS, abstain_value=None,
                                    confidence=CONF, threshold=0.92)
     assert strict["n_confident"].tolist() == [1, 0, 0]
-    assert strict["majority"].tolist() == [0, -1, -1]
+    assert strict["majority"].tolist() == [0, -2, -2]
+    assert -1 in Y_PRED.tolist()
 
 
 def test_aggregate_without_times_does_not_exclude():

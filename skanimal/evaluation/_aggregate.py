@@ -304,7 +304,8 @@ def aggregate_predictions(
           `y_proba`);
         - ``majority``: majority vote of the retained predictions (ties go to
           the smallest label in sorted order; `abstain_value` when nothing is
-          retained, or -1 / ``"abstain"`` if `abstain_value` is None);
+          retained; if `abstain_value` is None, -1 / ``"abstain"``, or a value
+          that is not one of the predictions when they hold it);
         - ``y_true`` and ``correct`` (``majority == y_true``; False when
           nothing is retained): only with `y_true`;
         - ``minutes``: duration in minutes (NaN without times or durations);
