@@ -794,10 +794,14 @@ class EmbeddingCache:
         """
         db = str(self.db_path)
         try:
-            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = [r[0] for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")]
+            # one statement, so one snapshot: a process creating the cache at
+            # the same time commits the tables and the header together
+            app_id, version, names = conn.execute(
+                "SELECT (SELECT application_id FROM pragma_application_id()), "
+                "(SELECT user_version FROM pragma_user_version()), "
+                "(SELECT group_concat(name, char(31)) FROM sqlite_master "
+                "WHERE type='table')").fetchone()
+            tables = names.split("\x1f") if names else []
         except sqlite3.Error as exc:
             raise self._error(exc, "reading its header") from exc
         if app_id == _APPLICATION_ID:
