@@ -1,8 +1,20 @@
 """Shared fixtures: small real image files written to a temporary folder."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
+
+
+def pytest_configure(config):
+    # pytest-xdist runs one worker per core (-n auto): one torch thread per
+    # worker keeps threads x processes at the core count (oversubscribing
+    # the cores collapses torch's throughput)
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
