@@ -52,6 +52,22 @@ def image_labels_groups(rng_images):
     return y, groups
 
 
+@pytest.fixture
+def offline_without_test_resnet_weights(monkeypatch):
+    """Offline (``HF_HUB_OFFLINE=1``), with test_resnet's pretrained weights absent.
+
+    Skips the test where they happen to be in the Hugging Face cache.
+    """
+    from skanimal.features import WeightsUnavailableError, load_backbone, resolve_backbone
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    try:
+        load_backbone(resolve_backbone("test_resnet"), "pretrained", pretrained_check_only=True)
+    except WeightsUnavailableError:
+        return
+    pytest.skip("test_resnet's pretrained weights are available here")
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_embedding_cache(tmp_path_factory):
     """Point the default embedding cache at a temporary folder for the whole run.

@@ -1107,18 +1107,13 @@ def test_fill_and_store_treat_non_finite_vectors_as_misses(tmp_path, rng_images)
     cache.close()
 
 
-def _offline_pretrained_test_resnet(monkeypatch, X, root):
-    """A cache filled by hand for test_resnet's (absent) pretrained weights."""
-    from skanimal.features import DeepFeatures, load_backbone, resolve_backbone, weights_id
-    from skanimal.features._backbones import WeightsUnavailableError
+def _offline_pretrained_test_resnet(X, root):
+    """A cache filled by hand for test_resnet's (absent) pretrained weights.
 
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    try:
-        load_backbone(resolve_backbone("test_resnet"), "pretrained", pretrained_check_only=True)
-    except WeightsUnavailableError:
-        pass
-    else:
-        pytest.skip("test_resnet's pretrained weights are available here")
+    Needs the ``offline_without_test_resnet_weights`` fixture.
+    """
+    from skanimal.features import DeepFeatures, resolve_backbone, weights_id
+
     probe = DeepFeatures("test_resnet", weights=None, image_size=48, cache=False).fit(X)
     config = {**probe.embedding_config_,
               "weights_id": weights_id(resolve_backbone("test_resnet"), "pretrained")}
@@ -1142,13 +1137,13 @@ result = {"out": deep.transform(X), "built": deep._model is not None}
 
 @needs_posix
 def test_a_shared_read_only_cache_serves_deep_features_without_weights(
-        shared_folder, rng_images, monkeypatch):
+        shared_folder, rng_images, offline_without_test_resnet_weights):
     """A lab's cache, read-only for its users, who have no weights: fit and transform work."""
     root = shared_folder / "cache"
     data = shared_folder / "X.npy"
     np.save(data, rng_images)
     os.chmod(data, 0o644)
-    _, values = _offline_pretrained_test_resnet(monkeypatch, rng_images, root)
+    _, values = _offline_pretrained_test_resnet(rng_images, root)
     os.chmod(root / "embeddings.sqlite", 0o444)
     os.chmod(root, 0o555)
     before = _snapshot(root)
@@ -1158,12 +1153,13 @@ def test_a_shared_read_only_cache_serves_deep_features_without_weights(
     assert _snapshot(root) == before
 
 
-def test_fit_without_weights_needs_usable_cache_entries(tmp_path, rng_images, monkeypatch):
+def test_fit_without_weights_needs_usable_cache_entries(tmp_path, rng_images,
+                                                       offline_without_test_resnet_weights):
     """Entries that are NaN, or a corrupt cache, do not count as cached."""
     from skanimal.features import DeepFeatures
     from skanimal.features._backbones import WeightsUnavailableError
 
-    namespace, values = _offline_pretrained_test_resnet(monkeypatch, rng_images, tmp_path)
+    namespace, values = _offline_pretrained_test_resnet(rng_images, tmp_path)
     key = image_keys(rng_images[2:3])
     _overwrite_entries(tmp_path / "embeddings.sqlite", namespace, key,
                        [np.full(96, np.nan)])

@@ -437,19 +437,13 @@ def test_missing_file_fails_before_the_network_is_built(png_folder, tmp_path):
         assert Counting.builds == []
 
 
-def test_unavailable_pretrained_weights(png_folder, tmp_path, monkeypatch):
+def test_unavailable_pretrained_weights(png_folder, tmp_path,
+                                        offline_without_test_resnet_weights):
     # test_resnet's pretrained weights are not in this machine's Hugging Face
     # cache: fit fails early, unless every image is cached already.
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     paths, _ = png_folder
     cache = tmp_path / "cache"
     deep = DeepFeatures("test_resnet", image_size=48, cache=cache, verbose=0)
-    try:
-        load_backbone(resolve_backbone("test_resnet"), "pretrained", pretrained_check_only=True)
-    except WeightsUnavailableError:
-        pass
-    else:
-        pytest.skip("test_resnet's pretrained weights are available here")
     with pytest.raises(WeightsUnavailableError):
         deep.fit(paths)
     with pytest.raises(WeightsUnavailableError):
