@@ -14,7 +14,7 @@ status 2; any other exception is a bug and shows its traceback.
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-__all__ = ["ResultsExistError", "SkanimalError"]
+__all__ = ["DataError", "ResultsExistError", "SkanimalError"]
 
 
 class SkanimalError(Exception):
@@ -26,6 +26,7 @@ class SkanimalError(Exception):
 
     See Also
     --------
+    DataError : The data or a parameter given with it cannot be used.
     skanimal.datasets.DatasetError : A dataset on disk is not in the expected form.
     skanimal.features.WeightsUnavailableError : Pretrained weights cannot be had.
     skanimal.features.CacheError : An embedding cache cannot be used.
@@ -38,6 +39,34 @@ class SkanimalError(Exception):
     >>> from skanimal.exceptions import SkanimalError
     >>> issubclass(DatasetError, SkanimalError), issubclass(DatasetError, ValueError)
     (True, True)
+    """
+
+
+class DataError(SkanimalError, ValueError):
+    """The data or a parameter given with it cannot be used as it is.
+
+    Raised by the checks that every estimator and evaluation function runs
+    on its input: subject ids (``groups``), labels, splits that would mix
+    subjects or cannot be made from these subjects, unknown names. A
+    :class:`ValueError` too, as scikit-learn's checks raise.
+
+    See Also
+    --------
+    skanimal.datasets.DatasetError : A dataset on disk is not in the expected form.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GroupKFold
+    >>> from skanimal.exceptions import DataError
+    >>> from skanimal.evaluation import subject_report
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> X, y = np.arange(8.0)[:, None], np.tile([0, 1], 4)
+    >>> try:
+    ...     subject_report(LogisticRegression(), X, y, np.repeat([1, 2], 4), cv=3)
+    ... except DataError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ValueError))
+    DataError True
     """
 
 

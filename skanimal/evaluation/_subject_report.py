@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, indexable
 
+from ..exceptions import DataError
 from ..metrics import binary_scores, multiclass_scores, regression_scores
 from ..utils._docs import cite_papers
 from ..utils._folds import fit_folds, out_of_fold
@@ -93,12 +94,12 @@ def _scores(task, y_true, y_pred, *, pos_label, classes, retained=None):
 def _check_y(y, n_samples):
     y = check_1d(y, "y", hint=" (one label or value per sample)")
     if y.shape[0] != n_samples:
-        raise ValueError(
+        raise DataError(
             "X and y have inconsistent numbers of samples: "
             f"{n_samples} and {y.shape[0]}."
         )
     if pd.isna(y).any():
-        raise ValueError("y contains missing values (NaN or None).")
+        raise DataError("y contains missing values (NaN or None).")
     return y
 
 
@@ -109,7 +110,7 @@ def _check_groups(groups, n_samples):
     subjects = pd.unique(groups)
     clash = [s for s in subjects if isinstance(s, str) and s in SUMMARY_ROWS]
     if clash:
-        raise ValueError(
+        raise DataError(
             f"Subject id(s) {clash} collide with the report's summary rows "
             f"{list(SUMMARY_ROWS)}; rename these subjects."
         )
@@ -122,26 +123,26 @@ def _task_of(estimator, y):
         try:
             values = y.astype(float)
         except (TypeError, ValueError):
-            raise ValueError(
+            raise DataError(
                 f"{type(estimator).__name__} is a regressor but y is not numeric "
                 f"(dtype {y.dtype})."
             ) from None
         if not np.all(np.isfinite(values)):
-            raise ValueError("y contains non-finite values (inf).")
+            raise DataError("y contains non-finite values (inf).")
         return "regression", None
     target = type_of_target(y, input_name="y")
     if target == "continuous" and not is_classifier(estimator):
         return "regression", None
     if target not in ("binary", "multiclass"):
         if is_classifier(estimator):
-            raise ValueError(
+            raise DataError(
                 f"{type(estimator).__name__} is a classifier but y is {target!r}; "
                 "subject_report supports binary and multiclass labels."
             )
-        raise ValueError(f"Unsupported target type {target!r} for subject_report.")
+        raise DataError(f"Unsupported target type {target!r} for subject_report.")
     classes = np.unique(y)
     if len(classes) < 2:
-        raise ValueError(
+        raise DataError(
             f"y holds a single class ({_py(classes[0])!r}); a classifier cannot be "
             "evaluated."
         )
@@ -151,7 +152,7 @@ def _task_of(estimator, y):
 def _check_pos_label(pos_label, task, classes):
     if task != "binary":
         if pos_label is not None:
-            raise ValueError(
+            raise DataError(
                 f"pos_label={pos_label!r} is only used with binary labels; this is a "
                 f"{task} task."
             )
@@ -166,7 +167,7 @@ def _check_pos_label(pos_label, task, classes):
         except (TypeError, ValueError):  # incomparable types: not a match
             pass
     if not matches:
-        raise ValueError(
+        raise DataError(
             f"pos_label={pos_label!r} is not one of the labels in y: "
             f"{[_py(c) for c in classes]}."
         )
@@ -191,18 +192,18 @@ def _check_metrics(metrics, task, classes):
         if callable(m):
             name = getattr(m, "__name__", None)
             if not name or name == "<lambda>":
-                raise ValueError(
+                raise DataError(
                     "A callable in metrics needs a distinctive __name__ (used as its "
                     f"column name); got {m!r}. Use a def or functools.update_wrapper."
                 )
             if name in default or name in extra:
-                raise ValueError(
+                raise DataError(
                     f"Callable metric name {name!r} collides with a built-in metric."
                 )
             funcs[name] = m
         elif isinstance(m, str):
             if m not in default and m not in extra:
-                raise ValueError(
+                raise DataError(
                     f"Unknown metric {m!r} for a {task} task; valid names are "
                     f"{list(default) + list(extra)}, or a callable f(y_true, y_pred)."
                 )
@@ -212,16 +213,16 @@ def _check_metrics(metrics, task, classes):
                 f"metrics must hold metric names (str) or callables, got {m!r}."
             )
         if name in names or name == "n_images":
-            raise ValueError(f"Metric {name!r} is given more than once.")
+            raise DataError(f"Metric {name!r} is given more than once.")
         names.append(name)
     if not names:
-        raise ValueError("metrics is empty; give at least one metric or None.")
+        raise DataError("metrics is empty; give at least one metric or None.")
     return names, funcs
 
 
 def _resolve_cv(cv):
     if isinstance(cv, str):  # str has a split method but is no splitter
-        raise ValueError(
+        raise DataError(
             "The 'cv' parameter of subject_report must be None, an int, a "
             "splitter with split(X, y, groups) or an iterable of (train, test) "
             f"pairs. Got {cv!r} instead."
@@ -246,7 +247,7 @@ def _make_folds(cv, X, y, groups, classifier):
         test_subjects = np.unique(groups[test])
         again = tested[test] >= 0
         if np.any(again):
-            raise ValueError(
+            raise DataError(
                 f"Sample {int(test[again][0])} is in the test sets of folds "
                 f"{int(tested[test[again][0]])} and {k}; subject_report needs each "
                 "sample to be tested at most once (test folds must not overlap)."
@@ -255,7 +256,7 @@ def _make_folds(cv, X, y, groups, classifier):
         for s in test_subjects:
             s = _py(s)
             if s in subject_fold:
-                raise ValueError(
+                raise DataError(
                     f"Subject {s!r} is in the test sets of folds {subject_fold[s]} "
                     f"and {k}; each subject must be held out in a single fold."
                 )
@@ -263,7 +264,7 @@ def _make_folds(cv, X, y, groups, classifier):
         if classifier:
             present = np.unique(y[train])
             if present.size < 2:
-                raise ValueError(
+                raise DataError(
                     f"The training set of fold {k} (held-out subject(s) "
                     f"{_subjects_repr(test_subjects)}) contains a single class, "
                     f"{_py(present[0])!r}: a classifier cannot be fitted on it. Every "
@@ -279,12 +280,12 @@ def _check_abstention(abstain_threshold, task, estimator):
     if abstain_threshold is None:
         return False
     if task == "regression":
-        raise ValueError(
+        raise DataError(
             "abstain_threshold applies to classifiers; y is continuous or the "
             "estimator is a regressor."
         )
     if not hasattr(estimator, "predict_proba"):
-        raise ValueError(
+        raise DataError(
             f"abstain_threshold={abstain_threshold} needs probabilities, but "
             f"{type(estimator).__name__} has no predict_proba; wrap it, e.g. in "
             "sklearn.calibration.CalibratedClassifierCV."
@@ -309,7 +310,7 @@ def _warn_missing_classes(folds, y, groups, classes):
 def _check_failures(results, error_score):
     failed = [(k, r) for k, r in enumerate(results) if r["error"] is not None]
     if len(failed) == len(results):
-        raise ValueError(
+        raise DataError(
             f"All the {len(results)} fits failed; the first error was:\n"
             f"{failed[0][1]['error']}"
         )
@@ -328,7 +329,7 @@ def _check_predicted_labels(y_pred, ok, tested, classes):
     unknown = [i for i in np.flatnonzero(ok) if _py(y_pred[i]) not in known]
     if unknown:
         i = int(unknown[0])
-        raise ValueError(
+        raise DataError(
             f"The estimator of fold {int(tested[i])} predicted "
             f"{_py(y_pred[i])!r} for sample {i}, which is not one of the "
             f"labels in y {[_py(c) for c in classes]}."

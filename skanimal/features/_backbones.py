@@ -44,7 +44,7 @@ from urllib.parse import urlparse
 import timm
 import torch
 
-from ..exceptions import SkanimalError
+from ..exceptions import DataError, SkanimalError
 from ..utils._torch import torch_seed
 
 __all__ = [
@@ -336,7 +336,7 @@ def resolve_backbone(name):
         lower = difflib.get_close_matches(name.lower(), _all_known_names(), n=6, cutoff=0.6)
         close = list(dict.fromkeys(close + lower))[:6]
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-    raise ValueError(
+    raise DataError(
         f"Unknown backbone {name!r}.{hint} A backbone is one of the short names "
         f"{sorted(BACKBONES)} or a timm model name (see timm.list_models() and "
         f"timm.list_pretrained())."

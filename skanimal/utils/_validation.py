@@ -8,6 +8,8 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from ..exceptions import DataError
+
 __all__ = [
     "check_1d",
     "check_groups",
@@ -46,12 +48,12 @@ def check_pair(value, name, *, labels="(height, width)"):
         if len(pair) != 2 or not all(
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair
         ):
-            raise ValueError(
+            raise DataError(
                 f"{name} must be an int or a pair of ints {labels}, got {value!r}."
             )
         pair = (int(pair[0]), int(pair[1]))
     if min(pair) < 1:
-        raise ValueError(f"{name} must be positive, got {value!r}.")
+        raise DataError(f"{name} must be positive, got {value!r}.")
     return pair
 
 
@@ -90,7 +92,7 @@ def check_1d(values, name, *, hint=""):
     if values.ndim == 2 and values.shape[1] == 1:
         values = values.ravel()
     if values.ndim != 1:
-        raise ValueError(f"{name} must be 1-D{hint}, got shape {values.shape}.")
+        raise DataError(f"{name} must be 1-D{hint}, got shape {values.shape}.")
     return values
 
 
@@ -119,7 +121,7 @@ def _check_one_id_type(groups):
         return
     (_, i), (_, j) = first.items()
     a, b = _py(groups[i]), _py(groups[j])
-    raise ValueError(
+    raise DataError(
         f"groups mixes subject ids of different types: {a!r} ({type(a).__name__}) at "
         f"groups[{i}] and {b!r} ({type(b).__name__}) at groups[{j}]. Give every subject "
         "an id of one type (7 and '7' would be two subjects, and mixed ids cannot be "
@@ -197,16 +199,16 @@ def check_groups(
             f"{caller} needs groups: the subject (animal or person id) of each "
             "sample, so that no subject is in both training and test data."
         )
-        raise ValueError(f"{message} {hint}" if hint else message)
+        raise DataError(f"{message} {hint}" if hint else message)
     groups = _groups_1d(groups)
     if groups.shape[0] != n_samples:
-        raise ValueError(
+        raise DataError(
             f"groups has {groups.shape[0]} entries but {samples_name} "
             f"{'have' if ' and ' in samples_name else 'has'} {n_samples} samples; give "
             "one subject id per sample."
         )
     if pd.isna(groups).any():
-        raise ValueError("groups contains missing values (NaN or None).")
+        raise DataError("groups contains missing values (NaN or None).")
     if groups.dtype == object:
         _check_one_id_type(groups)
     subjects = pd.unique(groups)
@@ -216,7 +218,7 @@ def check_groups(
             if len(subjects) == 1
             else f"{len(subjects)} subjects {_subjects_repr(subjects)}"
         )
-        raise ValueError(
+        raise DataError(
             f"groups holds {held}; {caller} needs at least {min_subjects} "
             "distinct subjects for a subject-wise split."
         )
@@ -228,24 +230,35 @@ def _index_array(idx, side, n, where):
     idx = np.asarray(idx)
     if idx.dtype == bool:
         if idx.shape != (n,):
-            raise ValueError(
+            raise DataError(
                 f"{where} has a boolean {side} mask of shape {idx.shape}; a mask "
                 f"needs shape ({n},)."
             )
         idx = np.flatnonzero(idx)
     if idx.ndim != 1:
-        raise ValueError(
+        raise DataError(
             f"{where} has {side} indices of shape {idx.shape}; they must be 1-D."
         )
     if idx.size == 0:
-        raise ValueError(f"{where} has an empty {side} set.")
+        raise DataError(f"{where} has an empty {side} set.")
     if idx.dtype.kind not in "iu":
-        raise ValueError(
+        raise DataError(
             f"{where} has {side} indices of dtype {idx.dtype}; they must be integers."
         )
     if idx.min() < -n or idx.max() >= n:
-        raise ValueError(f"{where} has {side} indices outside [0, {n}).")
+        raise DataError(f"{where} has {side} indices outside [0, {n}).")
     return idx.astype(np.intp, copy=False) % n  # negative indices wrap
+
+
+def _pairs(cv, X, y, groups, cv_repr):
+    """The (train, test) pairs of cv; a splitter's own ValueError names cv."""
+    pairs = cv.split(X, y, groups) if hasattr(cv, "split") else cv
+    try:
+        yield from pairs
+    except DataError:
+        raise
+    except ValueError as exc:  # e.g. GroupKFold with more splits than subjects
+        raise DataError(f"cv={cv_repr} cannot split these data: {exc}") from exc
 
 
 def check_subject_splits(cv, X, y, groups, *, cv_repr=None, split_name="fold"):
@@ -310,7 +323,7 @@ def check_subject_splits(cv, X, y, groups, *, cv_repr=None, split_name="fold"):
     subject(s) ['r2'] in both ...
     """
     if isinstance(cv, str):  # a str is iterable but holds no splits
-        raise ValueError(
+        raise DataError(
             "cv must be a splitter with split(X, y, groups) or an iterable of "
             f"(train, test) pairs; got {cv!r}."
         )
@@ -319,14 +332,13 @@ def check_subject_splits(cv, X, y, groups, *, cv_repr=None, split_name="fold"):
     groups = _groups_1d(groups)
     n = groups.shape[0]
     codes, subjects = pd.factorize(groups)  # subject ids as ints, any id type
-    pairs = cv.split(X, y, groups) if hasattr(cv, "split") else cv
     splits = []
-    for k, pair in enumerate(pairs):
+    for k, pair in enumerate(_pairs(cv, X, y, groups, cv_repr)):
         where = f"{split_name[:1].upper()}{split_name[1:]} {k} of cv={cv_repr}"
         try:
             train, test = pair
         except (TypeError, ValueError):
-            raise ValueError(
+            raise DataError(
                 f"{where} is not a (train, test) pair: {_short_repr(pair)}."
             ) from None
         train = _index_array(train, "training", n, where)
@@ -337,7 +349,7 @@ def check_subject_splits(cv, X, y, groups, *, cv_repr=None, split_name="fold"):
                 leaked = np.sort(leaked)
             except TypeError:  # ids of mixed types: keep order of appearance
                 pass
-            raise ValueError(
+            raise DataError(
                 f"cv={cv_repr} is not subject-wise: {split_name} {k} has subject(s) "
                 f"{_subjects_repr(leaked)} in both its training and test sets. Use "
                 "a group-aware splitter such as GroupKFold, StratifiedGroupKFold or "
@@ -345,5 +357,5 @@ def check_subject_splits(cv, X, y, groups, *, cv_repr=None, split_name="fold"):
             )
         splits.append((train, test))
     if not splits:
-        raise ValueError(f"cv={cv_repr} produced no {split_name}s.")
+        raise DataError(f"cv={cv_repr} produced no {split_name}s.")
     return splits
