@@ -191,6 +191,35 @@ def test_dino_style_wrapped_checkpoint(tmp_path):
         assert torch.equal(model2(x), expected)
 
 
+class _RunsCode:
+    """A pickled object whose loading would create a file (code execution)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_nothing_runs(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _RunsCode(marker)}, path)
+    with pytest.raises(ValueError, match="refused for safety"):
+        load_backbone("test_vit", weights=path)
+    assert not marker.exists()
+
+
+def test_compiled_model_prefixes_are_stripped(tmp_path):
+    full = _random_model("test_vit")
+    x = torch.rand(1, 3, 160, 160)
+    path = tmp_path / "compiled.pth"
+    torch.save({f"_orig_mod.{k}": v for k, v in full.state_dict().items()}, path)
+    model, _, _ = load_backbone("test_vit", weights=path)
+    with torch.inference_mode():
+        assert torch.equal(model(x), _features(full, x))
+
+
 def test_dino_resnet50_needs_a_local_file(tmp_path):
     for call in (lambda: load_backbone("dino_resnet50"), lambda: weights_id("dino_resnet50"),
                  lambda: check_weights_available("dino_resnet50")):

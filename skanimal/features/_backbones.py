@@ -27,6 +27,7 @@ Weights come from one of four places, and never silently from none:
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import argparse
 import difflib
 import hashlib
 import os
@@ -641,9 +642,8 @@ def _locate_pretrained(spec, *, download=True):
 
 # --------------------------------------------------------------------------- checkpoints
 
-# wrapper keys of training checkpoints that timm's load_state_dict does not
-# open, in order of preference (DINO's teacher is the network its authors
-# evaluate; timm opens "state_dict" and "model" itself)
+# wrapper keys of training checkpoints, in order of preference (DINO's teacher
+# is the network its authors evaluate)
 _WRAPPER_KEYS = ("teacher", "state_dict", "model", "student", "state_dict_ema", "model_ema")
 
 
@@ -656,15 +656,26 @@ def _is_state_dict(obj):
 def _read_checkpoint(path):
     """A flat state dict from a checkpoint file: unwrapped, prefixes stripped.
 
-    timm's :func:`~timm.models.load_state_dict` reads the file (safetensors, or
-    ``torch.load`` with ``weights_only=True``), opens a ``state_dict`` /
-    ``model`` wrapper and strips the ``module.`` / ``_orig_mod.`` prefixes
-    (:func:`~timm.models.clean_state_dict`). On top of it: DINO's wrappers
-    (``teacher``, ``student``, nested ones) and its ``backbone.`` prefix (the
-    projection head ``head.*`` beside it is dropped).
+    The file is read with safetensors or with ``torch.load(weights_only=True)``
+    here rather than through timm's ``load_state_dict``: the timm versions
+    skanimal supports (>= 1.0) did not all pass ``weights_only``, and DINO's
+    checkpoints carry an ``argparse.Namespace`` that must be allowed
+    explicitly. Then training wrappers are opened (``teacher`` first, then
+    ``state_dict``, ``model``, ``student``...), timm's
+    :func:`~timm.models.clean_state_dict` strips the ``module.`` prefix (and
+    ``_orig_mod.`` is stripped), and
+    DINO's ``backbone.`` prefix is stripped (the projection head ``head.*``
+    beside it is dropped).
     """
     try:
-        obj = timm.models.load_state_dict(str(path), use_ema=False)
+        if str(path).endswith(".safetensors"):
+            from safetensors.torch import load_file
+
+            obj = load_file(str(path), device="cpu")
+        else:
+            # weights_only: never execute code from a file
+            with torch.serialization.safe_globals([argparse.Namespace]):
+                obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise ValueError(
             f"Cannot read the weights file {str(path)!r}: {type(err).__name__}: {err}. It must "
@@ -688,12 +699,20 @@ def _read_checkpoint(path):
         obj = obj[key]
     else:
         raise ValueError(f"The weights file {str(path)!r} holds no state dict of tensors.")
-    sd = timm.models.clean_state_dict(obj)
+    sd = _clean(obj)
     while any(k.startswith("backbone.") for k in sd):
         # DINO: keep the backbone, drop the projection head ("head.*")
-        sd = timm.models.clean_state_dict(
-            {k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")})
+        sd = _clean({k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")})
     return sd
+
+
+def _clean(state_dict):
+    """timm's ``clean_state_dict`` (``module.``), and ``torch.compile``'s ``_orig_mod.``.
+
+    Older timm versions strip only ``module.``; newer ones both.
+    """
+    sd = timm.models.clean_state_dict(state_dict)
+    return {k.replace("_orig_mod.", ""): v for k, v in sd.items()}
 
 
 # lukemelas/EfficientNet-PyTorch naming -> timm's EfficientNet naming
