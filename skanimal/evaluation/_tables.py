@@ -29,19 +29,33 @@ _PERCENT_METRICS = ("accuracy", "balanced_accuracy")
 _METRIC_WORDS = {"f1": "F1", "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
                  "n_images": "images"}
 
+#: The count columns of the reports (images, confusion counts, retained
+#: images, fold sizes): written as integers. Whether a column is a count is
+#: decided by its name, never by its values, so that a perfect F1 of 1.0 stays
+#: "1.0000" and a 100.00 % column keeps its decimals.
+COUNT_COLUMNS = frozenset({"n_images", "tp", "tn", "fp", "fn", "n_retained", "n_samples",
+                           "n_train", "n_test", "n_subjects"})
 
-def _whole(values):
-    """True when every non-NaN value is a whole number (and there is one)."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    return values.size > 0 and bool(np.all(values == np.round(values)))
+
+def _is_count(label):
+    """Whether a column label names a count (a MultiIndex label by its last level)."""
+    if isinstance(label, tuple):
+        label = label[-1] if label else None
+    return isinstance(label, str) and label in COUNT_COLUMNS
 
 
-def _cell_legend(metrics, percent, whole):
+def _count_text(value, float_format):
+    """A count as an integer; a non-whole one (the mean of counts) in ``float_format``."""
+    if value == np.round(value):
+        return f"{value:.0f}"
+    return float_format.format(value)
+
+
+def _cell_legend(metrics, percent):
     """What a cell holds, e.g. "F1 (0-1) / accuracy (%)"."""
     words = []
     for m in metrics:
-        unit = "" if m in whole else " (%)" if m in percent else " (0-1)"
+        unit = "" if m in COUNT_COLUMNS else " (%)" if m in percent else " (0-1)"
         words.append(_METRIC_WORDS.get(m, m) + unit)
     return " / ".join(words)
 
@@ -67,8 +81,10 @@ def paper_table(
     One row per method; one column per held-out subject, then one per summary
     row (by default only "Pooled"); each cell joins the chosen metrics with
     "/" - F1 as a fraction with 4 decimals and accuracy in percent with 2
-    decimals, as in ``"0.7731/74.17"``. A metric whose values are all whole
-    numbers (a count such as ``n_images``) is written as integers. What the
+    decimals, as in ``"0.7731/74.17"``. A count (``n_images``, ``tp``, ``tn``,
+    ``fp``, ``fn``, ``n_retained``, ...) is written as an integer (a mean of
+    counts that is not whole, with 4 decimals); whether a metric is a count
+    is decided by its name, not by its values. What the
     cells hold is in ``table.attrs["cells"]``, e.g. ``"F1 (0-1) / accuracy
     (%)"``: use it as the table's caption.
 
@@ -187,9 +203,7 @@ def paper_table(
     values.columns = pd.MultiIndex.from_tuples(
         values.columns, names=["column", "metric"]
     )
-    whole = {m for m in metrics
-             if m not in percent and _whole(values.xs(m, axis=1, level="metric"))}
-    legend = _cell_legend(metrics, percent, whole)
+    legend = _cell_legend(metrics, percent)
     if numeric:
         values.attrs["cells"] = legend
         return values
@@ -209,8 +223,12 @@ def paper_table(
             parts = []
             for m in metrics:
                 v = values.at[name, (label, m)]
-                decimals = 0 if m in whole else 2 if m in percent else 4
-                parts.append("nan" if np.isnan(v) else f"{v:.{decimals}f}")
+                if np.isnan(v):
+                    parts.append("nan")
+                elif m in COUNT_COLUMNS:
+                    parts.append(_count_text(v, "{:.4f}"))
+                else:
+                    parts.append(f"{v:.{2 if m in percent else 4}f}")
             column.append("/".join(parts))
         table[label] = column
     table = pd.DataFrame(table, index=index, dtype=object)
@@ -308,9 +326,11 @@ def to_markdown(df, *, index=True, float_format="{:.4f}"):
     """Write a DataFrame as a GitHub-flavoured Markdown table.
 
     Columns are padded to a common width; the index column is left-aligned and
-    the other columns right-aligned. A float column whose values are all whole
-    numbers (a count stored as float, such as ``n_images``) is written as
-    integers. Needs no optional dependency.
+    the other columns right-aligned. The count columns of the reports
+    (``n_images``, ``tp``, ``tn``, ``fp``, ``fn``, ``n_retained``, ...;
+    for MultiIndex columns, the last level), stored as floats, are written as
+    integers; every other float column in ``float_format``, whatever its
+    values (a perfect F1 of 1.0 is "1.0000"). Needs no optional dependency.
 
     Parameters
     ----------
@@ -320,8 +340,8 @@ def to_markdown(df, *, index=True, float_format="{:.4f}"):
     index : bool, default=True
         Write the index as the first column (headed by its name).
     float_format : str, default="{:.4f}"
-        Format of float cells, except in whole-number columns; NaN and None
-        give an empty cell.
+        Format of float cells, except whole values in count columns; NaN and
+        None give an empty cell.
 
     Returns
     -------
@@ -353,14 +373,14 @@ def to_markdown(df, *, index=True, float_format="{:.4f}"):
     """
     # pandas.DataFrame.to_markdown needs the optional `tabulate` package, which
     # skanimal does not depend on; a table this simple takes a few lines.
-    whole = [pd.api.types.is_float_dtype(df.dtypes.iloc[j]) and _whole(df.iloc[:, j])
-             for j in range(df.shape[1])]
+    counts = [_is_count(c) for c in df.columns]
 
-    def text(value, integer=False):
+    def text(value, count=False):
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return ""
         if isinstance(value, (float, np.floating)):
-            value = f"{value:.0f}" if integer else float_format.format(value)
+            value = (_count_text(value, float_format) if count
+                     else float_format.format(value))
         return str(value).replace("|", "\\|").replace("\n", " ")
 
     def header(label):
@@ -369,7 +389,7 @@ def to_markdown(df, *, index=True, float_format="{:.4f}"):
         return text(label)
 
     head = [header(c) for c in df.columns]
-    rows = [[text(v, w) for v, w in zip(row, whole)]
+    rows = [[text(v, c) for v, c in zip(row, counts)]
             for row in df.itertuples(index=False, name=None)]
     align = ["---:"] * len(head)
     if index:

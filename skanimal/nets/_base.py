@@ -187,7 +187,9 @@ class ImageNetMixin(ImageInputMixin):
         (:func:`torch.autocast`) on CUDA devices that support it, and float32
         elsewhere (CPU, MPS, CUDA without bfloat16); float16 is never chosen,
         so no loss scaling is needed. ``"bf16"`` forces autocast (on the CPU
-        too, where it is usually slower); ``"fp32"`` on CUDA disables TF32.
+        too, where it is usually slower); ``"fp32"`` on CUDA disables TF32 in
+        the forward pass (the backward pass runs under PyTorch's global
+        setting).
         The same rule as :class:`~skanimal.features.DeepFeatures`. Losses and
         outputs are float32 either way.
     **kwargs : dict

@@ -357,8 +357,8 @@ def _doc_params(split, criterion, mixin_params):
 class FineTunedClassifier(_FineTunedMixin, NeuralNetClassifier):
     __doc__ = """A pretrained backbone with a new classification head, fine-tuned on images.
 
-    The PainSeeker paper's ResNet-18 baseline and the first stage of
-    Hosseini et al.'s pain-intensity network (Liu et al., 2025); see
+    The PainSeeker paper's ResNet-18 baseline [1]_ and the first stage of
+    Hosseini et al.'s pain-intensity network [2]_; see
     :meth:`from_preset`. X is image paths or an image array; labels may be of
     any type. Training uses cross-entropy, the train transform (resize,
     random crop, flip) on training batches only, and an internal validation
