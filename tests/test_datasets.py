@@ -450,6 +450,36 @@ def test_load_manifest_missing_markers_are_missing_values(tmp_path, marker):
     assert f["weight"].dtype == np.float64 and np.isnan(f["weight"][0])
 
 
+def test_missing_markers_are_exactly_pandas_defaults():
+    from pandas._libs.parsers import STR_NA_VALUES
+
+    from skanimal.datasets._base import MISSING_MARKERS
+
+    assert MISSING_MARKERS == set(STR_NA_VALUES)
+
+
+def test_load_manifest_markers_are_case_sensitive_and_not_applied_to_label_name(tmp_path):
+    """'none' is a class name, 'Na' and 'NONE' are subjects, as pandas reads them."""
+    _write_images(tmp_path, ["a.png", "b.png", "c.png", "d.png"])
+    csv = _write_csv(tmp_path / "m.csv", "path,label,label_name,subject,score\n"
+                     "a.png,0,none,Na,1\nb.png,1,pain,NONE,2\n"
+                     "c.png,0,none,Na,3\nd.png,1,pain,n/A,4")
+    data = load_manifest(csv)
+    assert list(data.target_names) == ["none", "pain"]
+    assert data.groups.tolist() == ["Na", "NONE", "Na", "n/A"]
+    csv = _write_csv(tmp_path / "m.csv", "path,label,subject\n"
+                     "a.png,none,r1\nb.png,pain,r2\nc.png,Nan,r1\nd.png,pain,r2")
+    assert load_manifest(csv).target.tolist() == ["none", "pain", "Nan", "pain"]
+    # label_name 'NA' or 'None' is a name too; only an empty one is missing
+    csv = _write_csv(tmp_path / "m.csv", "path,label,label_name,subject\n"
+                     "a.png,0,NA,r1\nb.png,1,None,r2\nc.png,0,NA,r1\nd.png,1,None,r2")
+    assert list(load_manifest(csv).target_names) == ["NA", "None"]
+    csv = _write_csv(tmp_path / "m.csv", "path,label,label_name,subject\n"
+                     "a.png,0,x,r1\nb.png,1, ,r2\nc.png,0,x,r1\nd.png,1,y,r2")
+    with pytest.raises(DatasetError, match=r"'label_name' on data row\(s\) 2 "):
+        load_manifest(csv)
+
+
 def test_load_manifest_short_row_is_a_missing_subject(tmp_path):
     _write_images(tmp_path, ["a.png", "b.png"])
     csv = _write_csv(tmp_path / "m.csv", "path,label,subject\na.png,1,r1\nb.png,0")

@@ -154,31 +154,35 @@ def format_items(items, limit=5):
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 
-#: Cell texts read as a missing value (compared case-insensitively, after
-#: stripping spaces): pandas' default ``na_values``, which spreadsheet and R
-#: exports write for an empty cell.
+#: Cell texts read as a missing value (compared as written, after stripping
+#: spaces): exactly pandas' default ``na_values`` of :func:`pandas.read_csv`,
+#: which spreadsheet and R exports write for an empty cell. Case matters, as in
+#: pandas: ``"NA"`` and ``"None"`` are missing, ``"none"`` is text.
 MISSING_MARKERS = frozenset({
-    "", "#n/a", "#n/a n/a", "#na", "-1.#ind", "-1.#qnan", "-nan", "1.#ind", "1.#qnan",
-    "<na>", "n/a", "na", "nan", "null", "none",
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 })
 
 
 def is_blank(series):
-    """Boolean mask of empty (or whitespace-only) cells of a str column."""
-    return series.astype(str).str.strip() == ""
+    """Boolean mask of empty (or whitespace-only) cells of a column, as an ndarray."""
+    return (series.astype(str).str.strip() == "").to_numpy()
 
 
 def is_missing(series):
     """Boolean mask of cells that are empty or hold a missing-value marker.
 
     The markers are :data:`MISSING_MARKERS` (``"NA"``, ``"nan"``, ``"NULL"``,
-    ``"None"``, ``"#N/A"`` ...), compared case-insensitively.
+    ``"None"``, ``"#N/A"`` ...), compared case-sensitively as pandas does.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skanimal.datasets._base import is_missing
+    >>> is_missing(pd.Series(["NA", " nan ", "", "none", "na", "rat1"])).tolist()
+    [True, True, True, False, False, False]
     """
-    return series.astype(str).str.strip().str.lower().isin(MISSING_MARKERS).to_numpy()
-
-
-def _is_marker(text):
-    return text.strip().lower() in MISSING_MARKERS
+    return series.astype(str).str.strip().isin(MISSING_MARKERS).to_numpy()
 
 
 def all_integers(values):
@@ -230,7 +234,7 @@ def infer_column(series):
     numeric (or boolean) is kept as strings, as written (empty cells as ``""``).
     """
     text = series.astype(str).str.strip()
-    missing = text.map(_is_marker)
+    missing = pd.Series(is_missing(text), index=text.index)
     filled = text[~missing]
     if len(filled) == 0:
         return pd.Series(np.full(len(series), np.nan), index=series.index)

@@ -29,6 +29,7 @@ from ._base import (
     describe,
     format_items,
     infer_column,
+    is_blank,
     is_missing,
     make_bunch,
     numeric_labels,
@@ -82,8 +83,10 @@ def load_manifest(path, *, check_files=True):
         ``score`` (e.g. a grimace score) and a face box ``x0, y0, x1, y1``
         (pixels, all four or none; rows may leave all four empty). Any other
         column is kept in ``frame``. Empty cells and the usual missing-value
-        markers (``NA``, ``N/A``, ``nan``, ``NULL``, ``None``, ``#N/A`` ...,
-        any case) are missing values. A delimiter at the end of every data
+        markers of :func:`pandas.read_csv` (``NA``, ``N/A``, ``nan``, ``NaN``,
+        ``NULL``, ``None``, ``#N/A`` ..., case-sensitive: ``none`` is text)
+        are missing values, except in ``label_name``, which is free text
+        (only an empty name is missing). A delimiter at the end of every data
         row, as some spreadsheet programs export, is ignored.
     check_files : bool, default=True
         Check that every image file exists.
@@ -161,11 +164,10 @@ def load_manifest(path, *, check_files=True):
     if len(raw) == 0:
         raise DatasetError(f"manifest {csv!r} has a header but no rows.")
     raw = raw.reset_index(drop=True)
-    for col in ("path", "label", "subject") + (
-        ("label_name",) if "label_name" in raw.columns else ()
-    ):
+    for col in _REQUIRED + (("label_name",) if "label_name" in raw.columns else ()):
         raw[col] = raw[col].astype(str).str.strip()
-        missing = is_missing(raw[col])
+        # a label_name is free text ("none" is a name): only an empty one is missing
+        missing = is_blank(raw[col]) if col == "label_name" else is_missing(raw[col])
         if missing.any():
             markers = sorted(set(raw[col][missing]) - {""})
             said = (
