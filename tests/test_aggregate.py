@@ -436,3 +436,20 @@ def test_group_scorer_in_cross_validate_with_routing(grimace_videos):
                                   == truth.to_numpy()))
         assert search.cv_results_["mean_test_score"][k] == pytest.approx(
             np.mean(scores))
+
+
+def test_group_scorer_auto_reads_the_abstaining_classifiers_value():
+    # classes {-1, 1}: the classifier abstains with -2; a test fold whose
+    # labels hold no -1 must still skip the -2 predictions
+    from sklearn.linear_model import LogisticRegression
+
+    from skanimal.selective import ConfidenceThresholdClassifier
+
+    X = np.r_[np.linspace(-3, -1, 10), np.linspace(1, 3, 10)][:, None]
+    y = np.repeat([-1, 1], 10)
+    clf = ConfidenceThresholdClassifier(LogisticRegression(), threshold=0.9).fit(X, y)
+    assert clf.abstain_value_ == -2
+    X_test = np.array([[0.0], [0.05], [2.5]])  # two unsure images, one sure
+    assert clf.predict(X_test).tolist() == [-2, -2, 1]
+    scorer = make_group_scorer(group_param="video")
+    assert scorer(clf, X_test, np.array([1, 1, 1]), video=np.array([0, 0, 0])) == 1.0

@@ -672,3 +672,24 @@ def test_pooled_row_is_the_metric_on_all_out_of_fold_predictions(toy):
     for subject, rows in pred.groupby("subject"):
         own = binary_scores(rows["y_true"], rows["y_pred"], pos_label=1)
         assert report.loc[subject, "f1"] == pytest.approx(own["f1"], nan_ok=True)
+
+
+def test_untested_subjects_and_failed_folds_keep_integer_predictions():
+    # y_pred holds None for a subject in no test set: the scores of the
+    # tested ones must still see integer labels (multiclass, callable metric)
+    from sklearn.metrics import f1_score as sk_f1
+    from sklearn.model_selection import GroupShuffleSplit
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(6), 10)
+    y = np.tile([0, 1, 2], 20)
+    X = (y + rng.normal(0, 0.3, y.size))[:, None]
+    cv = GroupShuffleSplit(n_splits=1, test_size=2, random_state=0)
+
+    def macro_f1(y_true, y_pred):
+        return sk_f1(y_true, y_pred, average="macro")
+
+    report = subject_report(LogisticRegression(), X, y, groups, cv=cv,
+                            metrics=["accuracy", macro_f1])
+    assert report.loc["pooled", "n_images"] == 20
+    assert 0.5 < report.loc["pooled", "macro_f1"] <= 1.0

@@ -696,3 +696,25 @@ def test_cv_threshold_is_chosen_on_weighted_held_out_curve(table_data):
     # the refitted inner estimator got the weights too
     refit = LogisticRegression().fit(X, y, sample_weight=w)
     np.testing.assert_allclose(weighted.estimator_.coef_, refit.coef_)
+
+
+def test_cv_threshold_pools_every_held_out_prediction_of_overlapping_splits(table_data):
+    # GroupShuffleSplit test parts overlap: each held-out prediction counts
+    from sklearn.model_selection import GroupShuffleSplit
+
+    X, y, groups = table_data
+    cv = GroupShuffleSplit(n_splits=4, test_size=2, random_state=0)
+    clf = ConfidenceThresholdClassifierCV(LogisticRegression(), target="coverage",
+                                          target_value=0.5, cv=cv).fit(X, y, groups=groups)
+    y_true, y_pred, conf = [], [], []
+    for train, test in cv.split(X, y, groups):
+        model = LogisticRegression().fit(X[train], y[train])
+        proba = model.predict_proba(X[test])
+        y_true.append(y[test])
+        y_pred.append(model.classes_[proba.argmax(1)])
+        conf.append(proba.max(1))
+    coverage, _, thresholds = risk_coverage_curve(
+        np.concatenate(y_true), np.concatenate(y_pred), np.concatenate(conf))
+    assert sum(len(t) for t in y_true) > len(np.unique(np.concatenate(
+        [test for _, test in cv.split(X, y, groups)])))  # they do overlap
+    assert clf.threshold_ == pytest.approx(thresholds[np.flatnonzero(coverage >= 0.5)[0]])

@@ -164,3 +164,13 @@ def test_bad_splits_are_refused_with_the_split_named():
             check_subject_splits(cv, None, None, groups)
     with pytest.raises(ValueError, match="cv must be a splitter"):
         check_subject_splits("GroupKFold", None, None, groups)
+
+
+def test_a_splitter_that_cannot_split_is_a_data_error_naming_cv():
+    from sklearn.model_selection import GroupKFold
+
+    from skanimal.exceptions import DataError
+
+    groups = np.repeat(["a", "b", "c"], 2)
+    with pytest.raises(DataError, match=r"cv=GroupKFold\(n_splits=10.*cannot split"):
+        check_subject_splits(GroupKFold(10), np.zeros((6, 1)), None, groups)

@@ -696,7 +696,12 @@ def group_accuracy_score(y_true, y_pred, *, groups, abstain_value="auto"):
         The group (video) of each image.
     abstain_value : int, float, str or None, default="auto"
         The prediction that means "abstained": ``"auto"`` is -1 for numeric
-        labels and ``"abstain"`` for text labels; None means no abstention.
+        labels and ``"abstain"`` for text labels, or a value that is not one
+        of the labels of `y_true` when they hold it; None means no
+        abstention. With predictions of a fitted
+        :class:`~skanimal.selective.ConfidenceThresholdClassifier`, pass its
+        ``abstain_value_``: the labels of one test fold may not show all of
+        its classes.
 
     Returns
     -------
@@ -808,8 +813,13 @@ class _GroupScorer(_BaseScorer):
         if self._vote == "mean_proba" or self._threshold is not None:
             proba = estimator.predict_proba(X)
             classes = estimator.classes_
+        abstain_value = self._abstain_value
+        if isinstance(abstain_value, str) and abstain_value == "auto":
+            # an abstaining classifier knows its value (-2 when -1 is a class);
+            # the labels of one test fold may not show that -1 is a class
+            abstain_value = getattr(estimator, "abstain_value_", abstain_value)
         truth, votes = _group_predictions(
-            y_true, y_pred, groups, abstain_value=self._abstain_value,
+            y_true, y_pred, groups, abstain_value=abstain_value,
             vote=self._vote, proba=proba, classes=classes, threshold=self._threshold,
         )
         return self._sign * self._score_func(truth, votes, **{**self._kwargs, **kwargs})
@@ -857,10 +867,11 @@ def make_group_scorer(score_func=accuracy_score, *, vote="majority",
         Images whose largest predicted probability is under it are skipped in
         the vote (needs ``predict_proba``). None keeps all images.
     abstain_value : int, float, str or None, default="auto"
-        Predictions skipped in the majority vote: ``"auto"`` is -1 for
-        numeric labels and ``"abstain"`` for text labels (what
-        :class:`~skanimal.selective.ConfidenceThresholdClassifier` predicts
-        for low-confidence images); None skips nothing. The "mean_proba" vote
+        Predictions skipped in the majority vote: ``"auto"`` is the scored
+        estimator's ``abstain_value_`` when it has one (an abstaining
+        :class:`~skanimal.selective.ConfidenceThresholdClassifier`), else -1
+        for numeric labels and ``"abstain"`` for text labels; None skips
+        nothing. The "mean_proba" vote
         does not call ``predict``: use `threshold` to skip images there. A
         group with no kept image is predicted `abstain_value` (-1 or
         ``"abstain"`` when it is None).

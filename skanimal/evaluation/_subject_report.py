@@ -27,10 +27,17 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import _num_samples, indexable
 
 from ..exceptions import DataError
-from ..metrics import binary_scores, multiclass_scores, regression_scores
+from ..metrics import (
+    BINARY_SCORES,
+    MULTICLASS_SCORES,
+    REGRESSION_SCORES,
+    binary_scores,
+    multiclass_scores,
+    regression_scores,
+)
 from ..utils._docs import cite_papers
 from ..utils._folds import fit_folds, out_of_fold
-from ..utils._validation import _py, check_1d, check_groups, check_subject_splits
+from ..utils._validation import _py, _subjects_repr, check_1d, check_groups, check_subject_splits
 
 __all__ = ["subject_report", "SUMMARY_ROWS"]
 
@@ -51,11 +58,11 @@ _BINARY_DEFAULT = (
     "recall",
     "specificity",
 )
-_BINARY_EXTRA = ("sensitivity", "balanced_accuracy")
-_MULTICLASS_DEFAULT = ("accuracy", "precision_macro", "recall_macro", "f1_macro")
+_BINARY_EXTRA = tuple(m for m in BINARY_SCORES if m not in _BINARY_DEFAULT)
+_MULTICLASS_DEFAULT = MULTICLASS_SCORES
 _PER_CLASS = ("precision", "recall", "f1")
-_REGRESSION_DEFAULT = ("pearson_r", "mae", "rmse")
-_REGRESSION_EXTRA = ("r2",)
+_REGRESSION_DEFAULT = REGRESSION_SCORES[:3]  # pearson_r, mae, rmse
+_REGRESSION_EXTRA = REGRESSION_SCORES[3:]  # r2
 
 
 def _selective_columns(task):
@@ -234,10 +241,6 @@ def _resolve_cv(cv):
     return cv
 
 
-def _subjects_repr(subjects):
-    return "[" + ", ".join(repr(_py(s)) for s in subjects) + "]"
-
-
 def _make_folds(cv, X, y, groups, classifier):
     """Materialise and check the (train, test) index pairs of cv."""
     folds = check_subject_splits(cv, X, y, groups, split_name="fold")
@@ -339,13 +342,15 @@ def _check_predicted_labels(y_pred, ok, tested, classes):
 def _score_table(task, y, y_pred, ok, scored, groups, columns, funcs, *, pos_label,
                  classes, retained, error_score):
     """Per-subject rows (a groupby of the out-of-fold predictions), then the summary."""
-    y_pred = _as_like(y_pred, y)
 
     def row_of(idx):
-        values = _scores(task, y[idx], y_pred[idx], pos_label=pos_label, classes=classes,
+        # cast per subset: y_pred holds None where a fold failed or a sample
+        # is in no test set, which would keep the whole array object dtype
+        y_true, pred = y[idx], _as_like(y_pred[idx], y)
+        values = _scores(task, y_true, pred, pos_label=pos_label, classes=classes,
                          retained=None if retained is None else retained[idx])
         for name, f in funcs.items():
-            values[name] = float(f(y[idx], y_pred[idx]))
+            values[name] = float(f(y_true, pred))
         return {"n_images": len(idx), **{name: values[name] for name in columns}}
 
     rows, index = [], []
@@ -492,7 +497,13 @@ def subject_report(
         on the retained images), and for a binary task
         ``selective_sensitivity`` and ``selective_specificity``; the pooled
         row sums the retained counts over all folds. The ordinary metrics
-        still score every image. Needs a classifier with ``predict_proba``;
+        still score every image. Each fold then runs ``predict_proba`` once
+        (a network's inference once per image), and the prediction of an
+        image is its winning class, the label an abstaining classifier gives
+        with its confidence; for most classifiers this is what ``predict``
+        returns too (not for ``SVC(probability=True)``, whose ``predict`` does
+        not use the calibrated probabilities). Needs a classifier with
+        ``predict_proba``;
         see :class:`~skanimal.selective.ConfidenceThresholdClassifier` for the
         deployable estimator.
 
@@ -580,11 +591,8 @@ def subject_report(
     _check_failures(results, error_score)
 
     # Out-of-fold predictions, in the order of X.
-    y_pred_all, ok = out_of_fold(results, folds, n_samples)
-    retained = None
-    if selective:
-        confidence = out_of_fold(results, folds, n_samples, key="confidence")[0]
-        retained = confidence >= abstain_threshold
+    y_pred_all, confidence, ok = out_of_fold(results, folds, n_samples)
+    retained = confidence >= abstain_threshold if selective else None
     scored = np.flatnonzero(tested >= 0)
     if task != "regression":
         _check_predicted_labels(y_pred_all, ok, tested, classes)

@@ -60,7 +60,7 @@ from sklearn.utils.validation import (
 )
 
 from ..utils._folds import fit_and_predict
-from ..utils._validation import check_groups, check_subject_splits, fit_requests_groups
+from ..utils._validation import check_groups, check_subject_splits, fit_requests
 from ._spaces import SEARCH_SPACES, make_preset_estimator, search_space
 
 __all__ = ["SubjectSearchCV"]
@@ -886,7 +886,7 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             params = dict(process_routing(self, "fit", **fit_params).estimator.fit)
         else:
             params = dict(fit_params)
-        if groups is not None and fit_requests_groups(self.estimator):
+        if groups is not None and fit_requests(self.estimator, "groups"):
             params["groups"] = groups
         return params
 

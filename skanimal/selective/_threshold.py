@@ -41,16 +41,15 @@ from sklearn.utils.validation import (
     _estimator_has,
     _num_samples,
     check_is_fitted,
-    has_fit_parameter,
     indexable,
 )
 
 from ..metrics import risk_coverage_curve, selective_accuracy_score
 from ..utils._docs import cite_papers
-from ..utils._folds import fit_folds, out_of_fold
+from ..utils._folds import fit_folds
 from ..utils._labels import auto_abstain_value
 from ..utils._labels import equals_value as _equals
-from ..utils._validation import check_subject_splits, fit_requests_groups
+from ..utils._validation import check_subject_splits, fit_requests
 
 __all__ = ["ConfidenceThresholdClassifier", "ConfidenceThresholdClassifierCV"]
 
@@ -573,18 +572,11 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
 
     def _fit_params_with(self, params, groups, sample_weight):
         params = self._fit_params(params)
-        if groups is not None and fit_requests_groups(self.estimator):
+        if groups is not None and fit_requests(self.estimator, "groups"):
             params["groups"] = groups
-        if sample_weight is not None and self._inner_takes_sample_weight():
+        if sample_weight is not None and fit_requests(self.estimator, "sample_weight"):
             params["sample_weight"] = sample_weight
         return params
-
-    def _inner_takes_sample_weight(self):
-        if _routing_enabled():
-            from sklearn.utils.metadata_routing import get_routing_for_object
-
-            return get_routing_for_object(self.estimator).consumes("fit", ["sample_weight"])
-        return has_fit_parameter(self.estimator, "sample_weight")
 
     @_fit_context(prefer_skip_nested_validation=False)  # estimator not validated
     def fit(self, X, y, groups=None, sample_weight=None, **params):
@@ -626,19 +618,22 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
             if pd.isna(groups).any():
                 raise ValueError("groups contains missing values (NaN or None).")
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, np.empty((n_samples, 0)))
+            sample_weight = _check_sample_weight(sample_weight, X)
         fit_params = self._fit_params_with(params, groups, sample_weight)
         folds = self._folds(X, y, groups)
         self.n_splits_ = len(folds)
 
         results = fit_folds(self.estimator, X, y, folds, fit_params=fit_params,
                             response="predict_proba", n_jobs=self.n_jobs)
-        y_pred, held_out = out_of_fold(results, folds, n_samples)
-        confidence = out_of_fold(results, folds, n_samples, key="confidence")[0]
-        y_true = np.asarray(_safe_indexing(y, held_out)).ravel()
+        # every held-out prediction, pooled (a sample in several test parts,
+        # as with GroupShuffleSplit, counts once per part)
+        tests = [test for _, test in folds]
+        y_true = np.concatenate([np.asarray(_safe_indexing(y, t)).ravel() for t in tests])
         coverage, accuracy, thresholds = risk_coverage_curve(
-            y_true, y_pred[held_out], confidence[held_out],
-            sample_weight=None if sample_weight is None else sample_weight[held_out],
+            y_true, np.concatenate([r["y_pred"] for r in results]),
+            np.concatenate([r["confidence"] for r in results]),
+            sample_weight=None if sample_weight is None else np.concatenate(
+                [sample_weight[t] for t in tests]),
         )
         self.cv_results_ = {
             "thresholds": thresholds,
@@ -670,23 +665,6 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
 
         self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         return self._finish_fit()
-
-    def get_metadata_routing(self):
-        """Get the metadata routing of this object.
-
-        With metadata routing enabled, ``fit`` passes to the inner estimator's
-        ``fit`` the parameters it requests, and ``groups`` when it requests
-        it. ``fit`` itself takes ``groups`` from a caller such as
-        :func:`~sklearn.model_selection.cross_validate` after
-        ``set_fit_request(groups=True)``.
-
-        Returns
-        -------
-        routing : MetadataRouter
-            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
-            encapsulating the routing information.
-        """
-        return super().get_metadata_routing()
 
     @classmethod
     def _get_test_params(cls):

@@ -63,6 +63,8 @@ def cite_papers(*keys):
             entries.extend(f"{pad}   {line}" for line in rest)
         section = f"{pad}References\n{pad}----------\n" + "\n".join(entries) + "\n\n"
         doc = obj.__doc__
+        if doc is None:  # python -OO strips docstrings
+            return obj
         marker = f"\n{pad}Examples\n{pad}--------\n"
         if marker in doc:
             at = doc.index(marker) + 1

@@ -27,10 +27,6 @@ from sklearn.utils.validation import _check_method_params
 
 __all__ = ["fit_and_predict", "fit_folds", "out_of_fold"]
 
-#: What a fold returns about its test part.
-RESPONSES = ("predict", "predict_proba", None)
-
-
 def _index(values, indices):
     return None if values is None else _safe_indexing(values, indices)
 
@@ -172,36 +168,40 @@ def fit_folds(estimator, X, y, folds, *, fit_params=None, response="predict", sc
     return list(results)
 
 
-def out_of_fold(results, folds, n_samples, key="y_pred"):
-    """One array in the order of X from the test parts of the folds.
+def out_of_fold(results, folds, n_samples):
+    """The predictions and confidences of the test parts, in the order of X.
 
     Parameters
     ----------
     results : list of dict
         The results of :func:`fit_folds`.
     folds : list of (train, test)
-        The folds; their test parts must not overlap.
+        The folds; their test parts must not overlap (a ValueError otherwise:
+        one prediction per sample).
     n_samples : int
         The number of samples of X.
-    key : {"y_pred", "confidence"}, default="y_pred"
-        Which per-sample output to gather.
 
     Returns
     -------
-    values : ndarray of shape (n_samples,)
-        Object array of predictions (``"y_pred"``; None where missing) or
-        float confidences (NaN where missing). Samples in no test part, or in
-        a failed fold, are missing.
+    y_pred : ndarray of object of shape (n_samples,)
+        The predictions; None where missing.
+    confidence : ndarray of float of shape (n_samples,)
+        The winning probabilities; NaN where missing or not computed.
     done : ndarray of bool of shape (n_samples,)
-        Whether each sample has a value.
+        Whether each sample has a prediction. Samples in no test part, or in
+        a failed fold, have none.
     """
+    y_pred = np.empty(n_samples, dtype=object)
+    confidence = np.full(n_samples, np.nan)
     done = np.zeros(n_samples, dtype=bool)
-    if key == "y_pred":
-        values = np.empty(n_samples, dtype=object)
-    else:
-        values = np.full(n_samples, np.nan)
+    seen = np.zeros(n_samples, dtype=bool)
     for (_, test), r in zip(folds, results):
-        if r[key] is not None:
-            values[test] = list(r[key]) if key == "y_pred" else r[key]
+        if np.any(seen[test]):
+            raise ValueError("out_of_fold needs test parts that do not overlap.")
+        seen[test] = True
+        if r["y_pred"] is not None:
+            y_pred[test] = list(r["y_pred"])
             done[test] = True
-    return values, done
+        if r["confidence"] is not None:
+            confidence[test] = r["confidence"]
+    return y_pred, confidence, done

@@ -15,24 +15,24 @@ __all__ = [
     "check_groups",
     "check_pair",
     "check_subject_splits",
-    "fit_requests_groups",
+    "fit_requests",
 ]
 
 
-def fit_requests_groups(estimator):
-    """Whether a meta-estimator should pass the subjects on to ``estimator.fit``.
+def fit_requests(estimator, param):
+    """Whether a meta-estimator should pass ``param`` on to ``estimator.fit``.
 
     With scikit-learn's metadata routing enabled, when the estimator requests
-    ``groups`` for ``fit`` (``set_fit_request(groups=True)``); otherwise when
-    its ``fit`` takes a ``groups`` parameter (skanimal's networks, a nested
-    search).
+    it for ``fit`` (``set_fit_request(groups=True)``); otherwise when its
+    ``fit`` takes such a parameter (``groups``: skanimal's networks, a nested
+    search; ``sample_weight``: most scikit-learn estimators).
     """
     from sklearn.utils.metadata_routing import _routing_enabled, get_routing_for_object
     from sklearn.utils.validation import has_fit_parameter
 
     if _routing_enabled():
-        return get_routing_for_object(estimator).consumes("fit", ["groups"])
-    return has_fit_parameter(estimator, "groups")
+        return get_routing_for_object(estimator).consumes("fit", [param])
+    return has_fit_parameter(estimator, param)
 
 
 def check_pair(value, name, *, labels="(height, width)"):
@@ -169,7 +169,7 @@ def check_groups(
 
     Raises
     ------
-    ValueError
+    DataError
         If ``groups`` is None, is not 1-D, does not have ``n_samples``
         entries, holds missing values (NaN or None), mixes ids of different
         types (strings and numbers) or holds fewer than ``min_subjects``
@@ -188,11 +188,11 @@ def check_groups(
     >>> check_groups(None, 3, caller="my_eval")
     Traceback (most recent call last):
         ...
-    ValueError: my_eval needs groups: the subject (animal or person id) ...
+    skanimal.exceptions.DataError: my_eval needs groups: the subject (animal or person id) ...
     >>> check_groups(["rat1"] * 3, 3, caller="my_eval")
     Traceback (most recent call last):
         ...
-    ValueError: groups holds a single subject ('rat1'); my_eval needs at least 2 ...
+    skanimal.exceptions.DataError: groups holds a single subject ('rat1'); my_eval needs at least 2 ...
     """
     if groups is None:
         message = (
@@ -295,9 +295,11 @@ def check_subject_splits(cv, X, y, groups, *, cv_repr=None, split_name="fold"):
 
     Raises
     ------
-    ValueError
+    DataError
         If ``cv`` gives no split, a split has an empty side or indices out of
-        ``[-n_samples, n_samples)``, or a subject is on both sides of a split
+        ``[-n_samples, n_samples)``, the splitter cannot split these data
+        (its own ValueError, re-raised naming ``cv``), or a subject is on
+        both sides of a split
         (the message names the split, the first 5 such subjects and ``cv``).
 
     See Also
@@ -319,7 +321,7 @@ def check_subject_splits(cv, X, y, groups, *, cv_repr=None, split_name="fold"):
     >>> check_subject_splits([([0, 1, 2], [3, 4, 5])], X, None, rats)
     Traceback (most recent call last):
         ...
-    ValueError: cv=[([0, 1, 2], [3, 4, 5])] is not subject-wise: fold 0 has
+    skanimal.exceptions.DataError: cv=[([0, 1, 2], [3, 4, 5])] is not subject-wise: fold 0 has
     subject(s) ['r2'] in both ...
     """
     if isinstance(cv, str):  # a str is iterable but holds no splits
