@@ -639,8 +639,9 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         from tqdm import tqdm
 
         model = self._get_model()
+        # X is checked already (transform): no second pass over its pixels
         dataset = torch.utils.data.Subset(
-            ImageDataset(X, transform=timm_eval_transform(self.data_config_)),
+            ImageDataset.from_checked(X, transform=timm_eval_transform(self.data_config_)),
             [int(t[0]) for t in todo])
         workers = int(self.num_workers)
         loader = torch.utils.data.DataLoader(

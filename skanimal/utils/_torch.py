@@ -268,6 +268,31 @@ class ImageDataset(torch.utils.data.Dataset):
         self.y = y
         self.transform = transform
 
+    @classmethod
+    def from_checked(cls, X, y=None, transform=None):
+        """A dataset over images already validated by :func:`check_images`.
+
+        Skips the validation (a pass over every pixel of an image array) that
+        the caller has just done.
+
+        Parameters
+        ----------
+        X : ndarray
+            The output of :func:`skanimal.utils.check_images`.
+        y : array-like of shape (n_samples,), default=None
+            Targets, as for the constructor.
+        transform : callable, default=None
+            As for the constructor.
+
+        Returns
+        -------
+        dataset : ImageDataset
+            The dataset.
+        """
+        dataset = cls.__new__(cls)
+        dataset.X, dataset.y, dataset.transform = X, None if y is None else np.asarray(y), transform
+        return dataset
+
     def __len__(self):
         return len(self.X)
 
