@@ -25,7 +25,6 @@ from ..utils._docs import cite_papers
 from ..utils._images import _image_path, check_images, image_input_kind
 from ..utils._torch import (
     ImageDataset,
-    decode_worker_init,
     precision_context,
     resolve_device,
     resolve_precision,
@@ -649,7 +648,6 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
             batch_size=int(self.batch_size),
             shuffle=False,
             num_workers=workers,
-            worker_init_fn=decode_worker_init if workers else None,
             pin_memory=torch.device(self.device_).type == "cuda",
         )
         bar = tqdm(

@@ -23,7 +23,6 @@ from ._images import check_images, open_image
 __all__ = [
     "PRECISION_DTYPES",
     "ImageDataset",
-    "decode_worker_init",
     "precision_context",
     "resolve_device",
     "resolve_precision",
@@ -357,17 +356,3 @@ def timm_eval_transform(data_config):
     from timm.data import create_transform
 
     return create_transform(**data_config, is_training=False)
-
-
-def decode_worker_init(worker_id):
-    """``worker_init_fn`` of image-decoding :class:`~torch.utils.data.DataLoader` workers.
-
-    Each worker decodes with PIL and transforms with one torch thread, so that
-    threads times processes stays near the number of cores.
-
-    Parameters
-    ----------
-    worker_id : int
-        The worker's number (unused).
-    """
-    torch.set_num_threads(1)
