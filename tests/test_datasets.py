@@ -15,7 +15,9 @@ import skanimal.datasets as ds
 from skanimal.datasets import (
     GRIMACE_ACTION_UNITS,
     DatasetError,
+    DatasetExistsError,
     MissingFilesError,
+    check_dataset_folder,
     load_image_folder,
     load_manifest,
     load_unbc_mcmaster,
@@ -242,7 +244,8 @@ def test_save_load_round_trip(tmp_path, small_faces):
     # file names come from image_id; no temporary files are left behind
     names = sorted(os.listdir(tmp_path / "out" / "images"))
     assert names == sorted(f"{i}.png" for i in small_faces.frame["image_id"])
-    assert not [n for n in os.listdir(tmp_path / "out") if n.startswith(".")]
+    assert sorted(os.listdir(tmp_path / "out")) == [".skanimal-dataset.json", "images",
+                                                    "manifest.csv"]
 
 
 def test_save_refuses_non_empty_folder_and_overwrites_only_own_files(tmp_path, small_faces):
@@ -251,17 +254,63 @@ def test_save_refuses_non_empty_folder_and_overwrites_only_own_files(tmp_path, s
     (out / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="not empty"):
         save_dataset(small_faces, out)
+    with pytest.raises(DatasetExistsError, match="not empty"):
+        check_dataset_folder(out)
     assert sorted(os.listdir(out)) == ["notes.txt"]
     csv = save_dataset(small_faces, out, overwrite=True)
     first = open(csv).read()
-    # a smaller dataset written over it replaces same-named files only
+    # a smaller dataset written over it replaces the first: its extra images are removed
     smaller = make_grimace_faces(n_samples=12, image_size=32, random_state=3)
     save_dataset(smaller, out, overwrite=True)
     assert (out / "notes.txt").read_text() == "mine"
-    assert len(os.listdir(out / "images")) == len(set(small_faces.frame["image_id"])
-                                                  | set(smaller.frame["image_id"]))
+    assert sorted(os.listdir(out / "images")) == sorted(
+        f"{i}.png" for i in smaller.frame["image_id"])
     assert open(csv).read() != first
     assert len(load_manifest(csv).images) == 12
+
+
+def test_save_overwrite_refuses_a_manifest_it_did_not_write(tmp_path, small_faces):
+    """A user's own dataset (manifest and images) is never replaced or removed."""
+    out = tmp_path / "study"
+    _write_images(out / "images", ["000000.png", "rat01_0000.png"])
+    (out / "manifest.csv").write_text("path,label,subject\nimages/000000.png,1,r1\n")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(DatasetExistsError, match=r"study.*not written by save_dataset.*"
+                                                 r"'manifest\.csv'"):
+        save_dataset(small_faces, out, overwrite=True)
+    with pytest.raises(DatasetExistsError, match="manifest.csv"):
+        check_dataset_folder(out, overwrite=True)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # without a manifest, an image of the same name as one it would write is refused too
+    (out / "manifest.csv").unlink()
+    with pytest.raises(DatasetExistsError, match=r"images/rat01_0000\.png"):
+        save_dataset(small_faces, out, overwrite=True)
+    assert (out / "images" / "rat01_0000.png").read_bytes() == before[
+        out / "images" / "rat01_0000.png"]
+
+
+def test_save_overwrite_keeps_files_changed_or_added_since(tmp_path, small_faces):
+    out = tmp_path / "out"
+    save_dataset(small_faces, out)
+    smaller = make_grimace_faces(n_samples=12, image_size=32, random_state=3)
+    stale = sorted(set(small_faces.frame["image_id"]) - set(smaller.frame["image_id"]))
+    # the user edited one image save_dataset wrote, and added one of their own
+    edited = out / "images" / f"{stale[0]}.png"
+    edited.write_bytes(b"edited by hand")
+    (out / "images" / "mine.png").write_bytes(b"my own")
+    with pytest.raises(DatasetExistsError, match=rf"images/{stale[0]}\.png"):
+        save_dataset(smaller, out, overwrite=True)
+    assert edited.read_bytes() == b"edited by hand"
+    assert len(load_manifest(out / "manifest.csv").images) == len(small_faces.images)
+    edited.unlink()
+    save_dataset(smaller, out, overwrite=True)
+    assert (out / "images" / "mine.png").read_bytes() == b"my own"
+    assert sorted(os.listdir(out / "images")) == sorted(
+        ["mine.png", *(f"{i}.png" for i in smaller.frame["image_id"])])
+    # a changed manifest is the user's now: refused
+    (out / "manifest.csv").write_text((out / "manifest.csv").read_text() + "\n")
+    with pytest.raises(DatasetExistsError, match="manifest.csv"):
+        save_dataset(small_faces, out, overwrite=True)
 
 
 def test_save_paths_dataset_and_protect_sources(tmp_path, small_faces):
@@ -679,3 +728,26 @@ def test_load_unbc_mcmaster_errors(unbc_archive, tmp_path):
     (tmp_path / "empty_root").mkdir()
     with pytest.raises(FileNotFoundError, match="Images"):
         load_unbc_mcmaster(tmp_path / "empty_root")
+
+
+def test_loader_user_errors_are_skanimal_errors_of_the_old_types(tmp_path, small_faces):
+    """What the command line prints in one line: every error here is a SkanimalError."""
+    from skanimal.exceptions import DataError, SkanimalError
+
+    with pytest.raises(MissingFilesError, match="nope.csv") as info:
+        load_manifest(tmp_path / "nope.csv")
+    assert isinstance(info.value, FileNotFoundError) and info.value.missing
+    with pytest.raises(MissingFilesError, match="no_folder") as info:
+        load_image_folder(tmp_path / "no_folder", subject_pattern=r"(?P<subject>x)")
+    assert isinstance(info.value, FileNotFoundError)
+    _write_images(tmp_path / "faces" / "pain", ["rat1_0.png"])
+    for kwargs in ({}, {"subject_pattern": "^rat"}, {"subject_map": {}, "extensions": ()}):
+        with pytest.raises(DataError):
+            load_image_folder(tmp_path / "faces", **kwargs)
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(DatasetExistsError, match="not a folder") as info:
+        save_dataset(small_faces, tmp_path / "a_file")
+    assert isinstance(info.value, SkanimalError) and isinstance(info.value, FileExistsError)
+    with pytest.raises(DataError, match="subjects"):
+        save_dataset({"images": small_faces.images, "target": small_faces.target},
+                     tmp_path / "out")

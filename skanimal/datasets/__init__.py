@@ -6,15 +6,17 @@ each image, for subject-wise cross-validation), ``target_names``, ``frame``
 (a :class:`pandas.DataFrame` with one row per image) and ``DESCR``.
 """
 
-from ._base import DatasetError, MissingFilesError
+from ._base import DatasetError, DatasetExistsError, MissingFilesError
 from ._grimace import GRIMACE_ACTION_UNITS, make_grimace_faces
-from ._loaders import load_image_folder, load_manifest, save_dataset
+from ._loaders import check_dataset_folder, load_image_folder, load_manifest, save_dataset
 from ._unbc import load_unbc_mcmaster, pspi_to_level
 
 __all__ = [
     "GRIMACE_ACTION_UNITS",
     "DatasetError",
+    "DatasetExistsError",
     "MissingFilesError",
+    "check_dataset_folder",
     "load_image_folder",
     "load_manifest",
     "load_unbc_mcmaster",

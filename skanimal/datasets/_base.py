@@ -13,7 +13,7 @@ from sklearn.utils import Bunch
 
 from ..exceptions import SkanimalError
 
-__all__ = ["DatasetError", "MissingFilesError"]
+__all__ = ["DatasetError", "DatasetExistsError", "MissingFilesError"]
 
 #: File name extensions recognised as images by the folder loaders.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -85,6 +85,35 @@ class MissingFilesError(DatasetError, FileNotFoundError):
     def __init__(self, message, missing=()):
         super().__init__(message)
         self.missing = list(missing)
+
+
+class DatasetExistsError(DatasetError, FileExistsError):
+    """A folder that a dataset would be written to holds files it must not replace.
+
+    Raised by :func:`~skanimal.datasets.save_dataset` for a folder that is
+    not empty (without ``overwrite=True``), that is a file, or that holds
+    files the overwrite would replace or remove but that ``save_dataset``
+    did not write. A :class:`DatasetError` (hence a :class:`ValueError`) and
+    a :class:`FileExistsError`.
+
+    See Also
+    --------
+    DatasetError : The base class of dataset format errors.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skanimal.datasets import DatasetExistsError, make_grimace_faces, save_dataset
+    >>> faces = make_grimace_faces(n_samples=12, image_size=32)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with open(os.path.join(d, "manifest.csv"), "w") as fh:
+    ...         _ = fh.write("path,label,subject\\n")
+    ...     try:
+    ...         save_dataset(faces, d, overwrite=True)
+    ...     except DatasetExistsError as exc:
+    ...         print("not written by save_dataset" in str(exc))
+    True
+    """
 
 
 def load_descr(name):

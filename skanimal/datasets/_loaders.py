@@ -11,7 +11,9 @@ and a face box ``x0, y0, x1, y1``; any other column is kept.
 
 import codecs
 import csv as _csv
+import hashlib
 import io
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -20,11 +22,13 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ..exceptions import DataError
 from ..utils import check_images, open_image
-from ..utils._io import atomic_path
+from ..utils._io import atomic_path, write_text_atomic
 from ._base import (
     IMAGE_EXTENSIONS,
     DatasetError,
+    DatasetExistsError,
     MissingFilesError,
     describe,
     format_items,
@@ -37,7 +41,7 @@ from ._base import (
     to_number,
 )
 
-__all__ = ["load_image_folder", "load_manifest", "save_dataset"]
+__all__ = ["check_dataset_folder", "load_image_folder", "load_manifest", "save_dataset"]
 
 _REQUIRED = ("path", "label", "subject")
 _BOX = ("x0", "y0", "x1", "y1")
@@ -120,8 +124,10 @@ def load_manifest(path, *, check_files=True):
 
     Raises
     ------
-    FileNotFoundError
-        If ``path`` does not exist.
+    MissingFilesError
+        If ``path`` does not exist, or (when ``check_files`` is True) image
+        files do not exist (a :class:`DatasetError` and a
+        :class:`FileNotFoundError`).
     DatasetError
         A :class:`ValueError` naming the CSV, for a folder given as ``path``,
         a file that is not UTF-8 text (and has no byte-order mark), rows with
@@ -130,9 +136,6 @@ def load_manifest(path, *, check_files=True):
         non-numeric or empty (``x1 <= x0`` or ``y1 <= y0``) boxes, non-numeric
         ``time`` or ``score``, or label names that do not map one to one to
         labels.
-    MissingFilesError
-        When ``check_files`` is True and image files do not exist (a
-        :class:`DatasetError` and a :class:`FileNotFoundError`).
 
     See Also
     --------
@@ -263,7 +266,7 @@ def _manifest_text(csv):
             f"itself, e.g. {os.path.join(csv, 'manifest.csv')!r}."
         )
     if not os.path.isfile(csv):
-        raise FileNotFoundError(f"manifest file {csv!r} does not exist.")
+        raise MissingFilesError(f"manifest file {csv!r} does not exist.", [csv])
     with open(csv, "rb") as fh:
         data = fh.read()
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
@@ -444,11 +447,13 @@ def load_image_folder(root, *, subject_pattern=None, subject_map=None,
 
     Raises
     ------
-    FileNotFoundError
-        If ``root`` is not a folder.
-    ValueError
-        If no or both of ``subject_pattern`` and ``subject_map`` are given, or
-        the pattern has no ``subject`` group.
+    MissingFilesError
+        If ``root`` is not a folder (a :class:`DatasetError` and a
+        :class:`FileNotFoundError`).
+    skanimal.exceptions.DataError
+        A :class:`ValueError`, if no or both of ``subject_pattern`` and
+        ``subject_map`` are given, the pattern has no ``subject`` group, or
+        ``extensions`` is empty.
     DatasetError
         A :class:`ValueError` naming the folder or files at fault: no class
         folders, a class folder without images, file names the pattern does
@@ -476,10 +481,11 @@ def load_image_folder(root, *, subject_pattern=None, subject_map=None,
     """
     root = os.path.abspath(os.fspath(root))
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"image folder {root!r} does not exist or is not a folder.")
+        raise MissingFilesError(
+            f"image folder {root!r} does not exist or is not a folder.", [root])
     if (subject_pattern is None) == (subject_map is None):
         which = "both were" if subject_pattern is not None else "neither was"
-        raise ValueError(
+        raise DataError(
             "load_image_folder needs subject ids for subject-wise evaluation: pass exactly "
             "one of subject_pattern (a regex with a named group 'subject' searched in each "
             "file name, e.g. r'^(?P<subject>rat\\d+)_') or subject_map (a dict file name "
@@ -488,13 +494,13 @@ def load_image_folder(root, *, subject_pattern=None, subject_map=None,
     if subject_pattern is not None:
         pattern = re.compile(subject_pattern)
         if "subject" not in pattern.groupindex:
-            raise ValueError(
+            raise DataError(
                 f"subject_pattern {pattern.pattern!r} has no named group 'subject'; "
                 "write it as (?P<subject>...)."
             )
     exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
     if not exts:
-        raise ValueError("extensions is empty: give at least one file name extension.")
+        raise DataError("extensions is empty: give at least one file name extension.")
 
     class_dirs = [e for e in _visible_entries(root) if e.is_dir()]
     if not class_dirs:
@@ -637,9 +643,14 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
         The output folder, created if needed. It must be empty unless
         ``overwrite`` is True.
     overwrite : bool, default=False
-        Write into a non-empty folder, replacing files of the same names
-        (``manifest.csv``, ``images/<name>``). Other files are never deleted
-        or changed.
+        Write into a non-empty folder, replacing a dataset that
+        ``save_dataset`` wrote there: its ``manifest.csv`` and images are
+        replaced, and its images that this dataset does not have are
+        removed, so that the folder never mixes two datasets. Only files
+        that ``save_dataset`` wrote and that have not changed since are
+        replaced or removed (they are recorded, with their SHA-256, in
+        ``.skanimal-dataset.json``); other files are kept, and a file the
+        overwrite would replace that it did not write is refused.
     format : {"png", "tiff", "bmp"}, default="png"
         The (lossless) image file format.
 
@@ -650,15 +661,20 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
 
     Raises
     ------
-    FileExistsError
-        If ``directory`` is not empty and ``overwrite`` is False, or is a file.
-    ValueError
-        If the lengths of images, target, groups and frame differ, subjects are
-        missing, or a source image would be overwritten by its own copy.
+    DatasetExistsError
+        A :class:`FileExistsError`, if ``directory`` is a file, is not empty
+        and ``overwrite`` is False, or holds files that the overwrite would
+        replace or remove but that ``save_dataset`` did not write (see
+        :func:`check_dataset_folder`).
+    skanimal.exceptions.DataError
+        A :class:`ValueError`, if the lengths of images, target, groups and
+        frame differ, subjects are missing, or a source image would be
+        overwritten by its own copy.
 
     See Also
     --------
     load_manifest : Read the saved dataset back.
+    check_dataset_folder : The folder check, to run before generating a dataset.
 
     Examples
     --------
@@ -673,12 +689,12 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
     images = _get(dataset, "images")
     target = _get(dataset, "target")
     if images is None or target is None:
-        raise ValueError("dataset must have 'images' and 'target'.")
+        raise DataError("dataset must have 'images' and 'target'.")
     images = check_images(images, input_name="dataset.images")
     n = len(images)
     target = np.asarray(target)
     if target.ndim != 1 or len(target) != n:
-        raise ValueError(
+        raise DataError(
             f"dataset.target has shape {target.shape}; expected ({n},), one label per image."
         )
     frame = _get(dataset, "frame")
@@ -686,31 +702,25 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
         if not isinstance(frame, pd.DataFrame):
             frame = pd.DataFrame(frame)
         if len(frame) != n:
-            raise ValueError(f"dataset.frame has {len(frame)} rows for {n} images.")
+            raise DataError(f"dataset.frame has {len(frame)} rows for {n} images.")
         frame = frame.reset_index(drop=True)
     groups = _get(dataset, "groups")
     if groups is None and frame is not None and "subject" in frame.columns:
         groups = frame["subject"].to_numpy()
     if groups is None:
-        raise ValueError(
+        raise DataError(
             "dataset has no subjects: give 'groups' (or a 'subject' column in 'frame'); "
             "a manifest needs one subject per image for subject-wise evaluation."
         )
     groups = np.asarray(groups)
     if groups.ndim != 1 or len(groups) != n:
-        raise ValueError(f"dataset.groups has shape {groups.shape}; expected ({n},).")
+        raise DataError(f"dataset.groups has shape {groups.shape}; expected ({n},).")
     if pd.isna(groups).any() or (np.asarray(groups, dtype=str) == "").any():
-        raise ValueError("dataset.groups has empty or missing subjects.")
+        raise DataError("dataset.groups has empty or missing subjects.")
     target_names = _get(dataset, "target_names")
 
     directory = os.path.abspath(os.fspath(directory))
-    if os.path.exists(directory) and not os.path.isdir(directory):
-        raise FileExistsError(f"{directory!r} exists and is not a folder.")
-    if os.path.isdir(directory) and os.listdir(directory) and not overwrite:
-        raise FileExistsError(
-            f"folder {directory!r} is not empty; choose an empty or new folder, or pass "
-            "overwrite=True to replace files of the same names (others are kept)."
-        )
+    recorded = check_dataset_folder(directory, overwrite=overwrite)
     img_dir = os.path.join(directory, "images")
     ext = "." + ("tif" if format == "tiff" else format)
     stems = _file_stems(frame, n)
@@ -720,16 +730,29 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
         sources = {os.path.realpath(p) for p in images}
         clash = [d for d in dest if os.path.realpath(d) in sources]
         if clash:
-            raise ValueError(
+            raise DataError(
                 f"saving to {directory!r} would overwrite source image(s) "
                 f"{format_items(map(repr, clash), 3)}; choose another folder."
             )
+    # the files of an earlier save that this one does not write: removed, so
+    # that the folder never mixes two datasets (only files save_dataset wrote)
+    stale = [f for f in recorded if f not in set(rel) | {_MANIFEST}
+             and os.path.lexists(os.path.join(directory, f))]
+    _refuse_foreign(directory, recorded, rel + stale)
     os.makedirs(img_dir, exist_ok=True)
+    # recorded before writing, so that an interrupted save can be overwritten
+    _write_record(directory, {**recorded, **dict.fromkeys([*rel, _MANIFEST])})
 
-    for i, (x, out) in enumerate(zip(images, dest)):
+    written = {}
+    for i, (x, name, out) in enumerate(zip(images, rel, dest)):
         img = open_image(x, index=i)
+        buffer = io.BytesIO()
+        img.save(buffer, format=_FORMATS[format])
+        data = buffer.getvalue()
         with atomic_path(out) as tmp:
-            img.save(tmp, format=_FORMATS[format])
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+        written[name] = hashlib.sha256(data).hexdigest()
 
     manifest = pd.DataFrame({"path": rel, "label": target})
     if (target_names is not None and target.dtype.kind in "iu"
@@ -740,7 +763,133 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
         for col in frame.columns:
             if str(col) not in ("path", "label", "label_name", "subject"):
                 manifest[str(col)] = frame[col].to_numpy()
-    csv = os.path.join(directory, "manifest.csv")
-    with atomic_path(csv) as tmp:
-        manifest.to_csv(tmp, index=False)
+    csv = os.path.join(directory, _MANIFEST)
+    text = manifest.to_csv(index=False, lineterminator="\n")
+    write_text_atomic(csv, text)
+    written[_MANIFEST] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    for name in stale:
+        os.unlink(os.path.join(directory, name))
+    _write_record(directory, written)
     return csv
+
+
+_MANIFEST = "manifest.csv"
+#: The record of the files save_dataset wrote in a folder, with their SHA-256:
+#: an overwrite replaces or removes only files listed there, unchanged.
+_RECORD = ".skanimal-dataset.json"
+_RECORD_FORMAT = "skanimal.datasets.save_dataset"
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_record(directory, files):
+    record = {"format": _RECORD_FORMAT, "version": 1, "files": files}
+    write_text_atomic(os.path.join(directory, _RECORD), json.dumps(record, indent=1) + "\n")
+
+
+def _read_record(directory):
+    """{relative path: SHA-256 or None (being written)} of an earlier save_dataset."""
+    path = os.path.join(directory, _RECORD)
+    if not os.path.lexists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            record = json.load(fh)
+        files = record["files"] if record.get("format") == _RECORD_FORMAT else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        files = None
+    if not isinstance(files, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in files.items()):
+        raise DatasetExistsError(
+            f"folder {directory!r} holds {_RECORD!r}, which is not a record that "
+            "save_dataset wrote; choose another folder, or remove that file and every "
+            "file you do not want replaced.")
+    # only plain relative paths inside the folder
+    return {k: v for k, v in files.items()
+            if not os.path.isabs(k) and ".." not in k.replace("\\", "/").split("/")}
+
+
+def _refuse_foreign(directory, recorded, names):
+    """Refuse to replace or remove a file save_dataset did not write (or that changed)."""
+    foreign = []
+    for name in dict.fromkeys(names):
+        path = os.path.join(directory, name)
+        if not os.path.lexists(path):
+            continue
+        ours = (name in recorded and os.path.isfile(path) and not os.path.islink(path)
+                and recorded[name] in (None, _sha256(path)))
+        if not ours:
+            foreign.append(name)
+    if foreign:
+        raise DatasetExistsError(
+            f"folder {directory!r} holds {len(foreign)} file(s) that overwriting would "
+            f"replace or remove but that were not written by save_dataset (or were changed "
+            f"since): {format_items(map(repr, foreign), 5)}. Move them away or choose "
+            "another folder; overwrite=True only replaces a dataset save_dataset wrote.",
+        )
+
+
+def check_dataset_folder(directory, *, overwrite=False):
+    """Check that :func:`save_dataset` may write a dataset to a folder.
+
+    Run by :func:`save_dataset` itself; call it first to refuse a folder
+    before a dataset is generated. A folder that does not exist or is empty
+    is fine. A folder that holds files is refused, unless `overwrite`; then
+    its ``manifest.csv`` must be one that ``save_dataset`` wrote there and
+    that has not changed since (its record, with every file's SHA-256, is
+    ``.skanimal-dataset.json``). Other files are never replaced or removed.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        The folder.
+    overwrite : bool, default=False
+        Whether a dataset that ``save_dataset`` wrote there may be replaced.
+
+    Returns
+    -------
+    recorded : dict of {str: str or None}
+        The files of the earlier dataset (paths relative to `directory`,
+        ``/`` separators) with their SHA-256; empty when there is none.
+
+    Raises
+    ------
+    DatasetExistsError
+        If `directory` is a file, is not empty and `overwrite` is False, or
+        holds a ``manifest.csv`` that ``save_dataset`` did not write.
+
+    See Also
+    --------
+    save_dataset : Write the dataset.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skanimal.datasets import check_dataset_folder, make_grimace_faces, save_dataset
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     check_dataset_folder(d)
+    ...     _ = save_dataset(make_grimace_faces(n_samples=12, image_size=32), d)
+    ...     sorted(check_dataset_folder(d, overwrite=True))[-1]
+    {}
+    'manifest.csv'
+    """
+    directory = os.path.abspath(os.fspath(directory))
+    if os.path.lexists(directory) and not os.path.isdir(directory):
+        raise DatasetExistsError(f"{directory!r} exists and is not a folder.")
+    if not os.path.isdir(directory) or not os.listdir(directory):
+        return {}
+    if not overwrite:
+        raise DatasetExistsError(
+            f"folder {directory!r} is not empty; choose an empty or new folder, or pass "
+            "overwrite=True to replace a dataset that save_dataset wrote there (other "
+            "files are kept)."
+        )
+    recorded = _read_record(directory)
+    _refuse_foreign(directory, recorded, [_MANIFEST])
+    return recorded
