@@ -216,9 +216,14 @@ def test_reading_never_modifies_the_file(tmp_path, rgb):
 
 
 def test_missing_file_names_file_and_position(tmp_path):
+    from skanimal.exceptions import SkanimalError
+
     p = tmp_path / "nope.png"
-    with pytest.raises(FileNotFoundError, match=r"nope\.png.*X\[7\]"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.png.*X\[7\]") as info:
         load_image(p, index=7)
+    # a user error the command line prints in one line, of the old type too
+    assert isinstance(info.value, SkanimalError) and isinstance(info.value, ImageReadError)
+    assert info.value.path == str(p) and info.value.index == 7
 
 
 def test_not_an_image_names_file(tmp_path):

@@ -8,6 +8,7 @@ check suite, and the checks skanimal's estimators fail by design) and
 
 from ._images import (
     IMAGE_FORMATS,
+    ImageNotFoundError,
     ImageReadError,
     check_images,
     image_input_kind,
@@ -17,6 +18,7 @@ from ._images import (
 
 __all__ = [
     "IMAGE_FORMATS",
+    "ImageNotFoundError",
     "ImageReadError",
     "check_images",
     "image_input_kind",

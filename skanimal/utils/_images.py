@@ -36,6 +36,7 @@ from ..exceptions import SkanimalError
 
 __all__ = [
     "IMAGE_FORMATS",
+    "ImageNotFoundError",
     "ImageReadError",
     "check_images",
     "image_input_kind",
@@ -106,6 +107,24 @@ class ImageReadError(SkanimalError, OSError):
         super().__init__(message)
         self.path = path
         self.index = index
+
+
+class ImageNotFoundError(ImageReadError, FileNotFoundError):
+    """An image file does not exist.
+
+    An :class:`ImageReadError` (so a skanimal user error) and a
+    :class:`FileNotFoundError`; the message names the file and its position
+    in X.
+
+    Examples
+    --------
+    >>> from skanimal.utils import ImageNotFoundError, load_image
+    >>> try:
+    ...     load_image("no-such-face.png")
+    ... except FileNotFoundError as err:
+    ...     print(type(err).__name__, err.path)
+    ImageNotFoundError no-such-face.png
+    """
 
 
 def _augmented_image_type():
@@ -453,8 +472,9 @@ def open_image(x, *, index=None, background=255):
 
     Raises
     ------
-    FileNotFoundError
-        If the file does not exist; the message names it and its position.
+    ImageNotFoundError
+        If the file does not exist (an :class:`ImageReadError` and a
+        :class:`FileNotFoundError`); the message names it and its position.
     ImageReadError
         If the file exists but cannot be read or decoded: not an image, in a
         format other than PNG, JPEG, BMP, TIFF, GIF, WebP or PBM/PGM/PPM (the
@@ -483,7 +503,8 @@ def open_image(x, *, index=None, background=255):
         return x.apply(open_image(x.source, index=index, background=background))
     path = os.fspath(x)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"image file {_where(path, index)} does not exist.")
+        raise ImageNotFoundError(f"image file {_where(path, index)} does not exist.",
+                                 path, index)
     try:
         with open(path, "rb") as fh:
             img = Image.open(fh, formats=_readable_formats())
