@@ -116,6 +116,22 @@ class ImageNotFoundError(ImageReadError, FileNotFoundError):
     :class:`FileNotFoundError`; the message names the file and its position
     in X.
 
+    Parameters
+    ----------
+    message : str
+        The error message.
+    path : str, default=None
+        The file that does not exist.
+    index : int, default=None
+        Its position in X, when known.
+
+    Attributes
+    ----------
+    path : str or None
+        The file that does not exist.
+    index : int or None
+        Its position in X, when known.
+
     Examples
     --------
     >>> from skanimal.utils import ImageNotFoundError, load_image
