@@ -11,20 +11,18 @@ cache info | clear`` inspects or empties the deep-feature embedding cache.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import os
 import re
 import sys
 import time
 from pathlib import Path
 
-from .exceptions import SkanimalError
+from .exceptions import DataError, SkanimalError
 
 __all__ = ["main"]
 
-_OUTPUT_FILES = ("benchmark_table.csv", "benchmark_table.md", "benchmark_subjects.csv")
-
-# Python parameter names in the library's messages -> the flag that sets them.
-_FLAG_OF = {"subject_pattern": "--subject-pattern", "overwrite=True": "--overwrite"}
+# Python names in the library's messages -> the flag or command that sets them.
+_FLAG_OF = {"subject_pattern": "--subject-pattern", "overwrite=True": "--overwrite",
+            "save_dataset": "skanimal make-dataset"}
 
 _WEIGHTS_HELP = (
     "How to get the weights: run once on a machine with internet access (the files are kept "
@@ -114,6 +112,7 @@ def _threshold_arg(text):
 
 def _build_parser():
     from . import __version__
+    from .benchmark import RESULT_FILES
 
     parser = argparse.ArgumentParser(
         prog="skanimal",
@@ -217,8 +216,9 @@ def _build_parser():
                              "RDB URL): an interrupted benchmark resumes its searches")
     out = bench.add_argument_group("output")
     out.add_argument("--output", "-o", metavar="DIR", default="skanimal-results",
-                     help="folder for " + ", ".join(_OUTPUT_FILES) + " (and the abstention "
-                          "tables); a folder that already holds results is refused, before "
+                     help="folder for " + ", ".join(RESULT_FILES[:3]) + " (and the "
+                          "abstention tables), created if needed and checked to be writable; "
+                          "a folder that already holds results is refused, before "
                           "anything runs, unless --overwrite (default: skanimal-results)")
     out.add_argument("--overwrite", action="store_true",
                      help="replace the results of an earlier run in --output (its result "
@@ -247,8 +247,9 @@ def _build_parser():
     make.add_argument("--image-size", type=_int_at_least(16), default=96,
                       help="side in pixels (at least 16)")
     make.add_argument("--overwrite", action="store_true",
-                      help="write into a folder that is not empty, replacing files of the "
-                           "same names (others are kept)")
+                      help="replace a dataset that make-dataset wrote in DIR (its manifest "
+                           "and images; images of an earlier, larger run are removed); other "
+                           "files are kept, and a file it did not write is never replaced")
     make.add_argument("--random-state", type=int, default=0, help="seed of the generator")
     make.set_defaults(func=_cmd_make_dataset)
 
@@ -316,14 +317,12 @@ def _check_backbones(names, flag):
     for name in names:
         try:
             resolve_backbone(name)
-        except ValueError as exc:
+        except DataError as exc:
             raise _FlagError(f"{flag}: {exc}") from None
 
 
 def _load_data(args):
-    """The dataset of --data (or the built-in one) and a description, checked."""
-    import numpy as np
-
+    """The dataset of --data (or the built-in one) and a description."""
     from .datasets import load_image_folder, load_manifest, make_grimace_faces
 
     if args.data is None:
@@ -352,13 +351,21 @@ def _load_data(args):
         data = load()
     except SkanimalError as exc:
         raise _in_flag_terms(exc, f"--data {str(path)!r}") from exc
-    n_subjects = len(set(data.groups.tolist()))
-    if n_subjects < 2:
-        raise _FlagError(f"--data: subject-wise evaluation needs at least 2 subjects; {source} "
-                         f"has {n_subjects}.")
-    if len(np.unique(data.target)) < 2:
-        raise _FlagError(f"--data: {source} has a single class; classification needs two.")
     return data, source
+
+
+def _check_data(args, data, cv):
+    """The library's checks of labels, subjects and folds, in terms of the flags."""
+    from .benchmark import check_benchmark_data
+
+    try:
+        check_benchmark_data(data.images, data.target, data.groups, cv=cv)
+    except DataError as exc:
+        if "cv=" in str(exc):  # the folds are at fault
+            raise _in_flag_terms(exc, f"--cv {'loso' if args.cv is None else args.cv}") from exc
+        if args.data is not None:
+            raise _in_flag_terms(exc, f"--data {args.data!r}") from exc
+        raise _in_flag_terms(exc, "the built-in dataset (--n-samples)") from exc
 
 
 def _build_methods(args, weights, backbones, use_nets):
@@ -379,10 +386,6 @@ def _build_methods(args, weights, backbones, use_nets):
         skipped.update(net_skipped)
     tuned = []
     for preset in dict.fromkeys(args.search or ()):
-        if preset == "linear_probe" and not backbones:
-            skipped[f"Linear probe (tuned, {args.n_trials} trials)"] = (
-                "--backbones is empty: the search has no backbone to choose from.")
-            continue
         trunks = {"linear_probe": backbones, "painseeker": [args.net_backbone]}.get(preset)
         rows, why = search_methods(
             [preset], n_trials=args.n_trials, inner_cv=args.inner_cv,
@@ -399,10 +402,16 @@ def _first_sentence(text):
     return text if match is None else text[:match.start()]
 
 
+def _about_weights(why):
+    """Whether a row was skipped for want of weights (the other reason: nothing to search)."""
+    return "weights" in why.lower()
+
+
 def _print_skipped(skipped):
-    """One line per skipped row, then one paragraph on how to get weights."""
-    print(f"skipped {len(skipped)} row(s), their weights are not available here:",
-          file=sys.stderr)
+    """One line per skipped row, then, if weights are missing, one paragraph on them."""
+    weights = [_about_weights(why) for why in skipped.values()]
+    heading = ", their weights are not available here" if all(weights) else ""
+    print(f"skipped {len(skipped)} row(s){heading}:", file=sys.stderr)
     seen = {}
     for name, why in skipped.items():
         if why in seen:
@@ -410,7 +419,8 @@ def _print_skipped(skipped):
             continue
         seen[why] = name
         print(f"  {name}: {_first_sentence(why)}", file=sys.stderr)
-    print(_WEIGHTS_HELP, file=sys.stderr)
+    if any(weights):
+        print(_WEIGHTS_HELP, file=sys.stderr)
 
 
 def _cmd_benchmark(args):
@@ -418,7 +428,8 @@ def _cmd_benchmark(args):
 
     from .benchmark import PROBE_BACKBONES, check_results_folder, run_benchmark, write_results
 
-    # flags, the results folder and the data first: seconds, before any weights probe
+    # flags, the results folder, the data and its folds first: seconds, before
+    # any weights probe or feature extraction
     weights = _parse_weights(args.weights)
     backbones = PROBE_BACKBONES if args.backbones is None else tuple(args.backbones)
     if [b.lower() for b in backbones] == ["none"]:
@@ -429,12 +440,14 @@ def _cmd_benchmark(args):
         raise _FlagError(f"--weights given for backbones that are not benchmarked: "
                          f"{sorted(unused)}; probed (--backbones): {list(backbones)}, network "
                          f"trunk (--net-backbone): {args.net_backbone}.")
+    cv = None if args.cv is None else GroupKFold(n_splits=args.cv)
     if not args.list:
         try:
             replaced = check_results_folder(args.output, overwrite=args.overwrite)
-        except OSError as exc:
+        except SkanimalError as exc:
             raise _in_flag_terms(exc, "--output") from exc
         data, source = _load_data(args)
+        _check_data(args, data, cv)
     _check_backbones(backbones, "--backbones")
     if use_nets:
         _check_backbones([args.net_backbone], "--net-backbone")
@@ -452,13 +465,11 @@ def _cmd_benchmark(args):
         print(f"--overwrite: replacing the results of an earlier run in {args.output}",
               file=sys.stderr)
     start = time.perf_counter()
-    n_subjects = len(set(data.groups.tolist()))
-    cv = None if args.cv is None else GroupKFold(n_splits=args.cv)
     cv_text = "leave-one-subject-out" if cv is None else f"{args.cv}-fold subject-wise"
     if not args.quiet:
-        print(f"{source}: {len(data.target)} images, {n_subjects} subjects, "
-              f"classes {list(data.target_names)}; {cv_text}; {len(methods)} methods",
-              file=sys.stderr)
+        print(f"{source}: {len(data.target)} images, {len(set(data.groups.tolist()))} "
+              f"subjects, classes {list(data.target_names)}; {cv_text}; {len(methods)} "
+              "methods", file=sys.stderr)
     reports = run_benchmark(methods, data.images, data.target, data.groups, cv=cv,
                             n_jobs=args.n_jobs, verbose=0 if args.quiet else 1,
                             abstain_threshold=args.abstain)
@@ -467,30 +478,33 @@ def _cmd_benchmark(args):
                                 overwrite=args.overwrite)
     except OSError as exc:
         raise _in_flag_terms(exc, "--output") from exc
-    for path in written:
+    for path, text in written.items():
         if path.suffix == ".md":
-            print("\n" + path.read_text(encoding="utf-8"), end="")
-    print(f"\nwrote {', '.join(map(str, written[:-1]))} and {written[-1]} "
+            print("\n" + text, end="")
+    paths = list(written)
+    print(f"\nwrote {', '.join(map(str, paths[:-1]))} and {paths[-1]} "
           f"({time.perf_counter() - start:.0f} s)")
     return 0
 
 
 def _cmd_make_dataset(args):
-    from .datasets import make_grimace_faces, save_dataset
+    from .datasets import check_dataset_folder, make_grimace_faces, save_dataset
 
-    directory = args.directory
-    if os.path.isdir(directory) and os.listdir(directory) and not args.overwrite:
-        raise _FlagError(f"DIR {directory!r} is not empty; choose an empty or new folder, or "
-                         "pass --overwrite to replace files of the same names (others are "
-                         "kept).")
+    def in_flag_terms(exc):
+        return _in_flag_terms(exc, f"DIR {args.directory!r}")
+
+    try:  # before the dataset is generated
+        check_dataset_folder(args.directory, overwrite=args.overwrite)
+    except SkanimalError as exc:
+        raise in_flag_terms(exc) from exc
     kwargs = {} if args.n_samples is None else {"n_samples": args.n_samples}
     data = make_grimace_faces(n_subjects=args.n_subjects, n_classes=args.n_classes,
                               image_size=args.image_size, random_state=args.random_state,
                               **kwargs)
     try:
-        manifest = save_dataset(data, directory, overwrite=args.overwrite)
-    except OSError as exc:
-        raise _in_flag_terms(exc, "DIR") from exc
+        manifest = save_dataset(data, args.directory, overwrite=args.overwrite)
+    except OSError as exc:  # a DatasetExistsError, or the folder cannot be written
+        raise in_flag_terms(exc) from exc
     print(f"wrote {len(data.target)} images and {manifest}")
     return 0
 
@@ -530,10 +544,26 @@ def _cmd_cache(args):
 def main(argv=None):
     """Run the ``skanimal`` command line; return the exit status.
 
-    A problem the user can fix (a :class:`~skanimal.exceptions.SkanimalError`:
-    a bad flag, dataset, image, cache or results folder) is printed in one
-    line and gives status 2, like argparse's own errors; anything else is a
-    bug in skanimal and propagates with its traceback.
+    A problem the user can fix is printed in one line, naming the flag at
+    fault where there is one, and gives status 2, like argparse's own
+    errors: a bad flag or flag combination, and every
+    :class:`~skanimal.exceptions.SkanimalError` of the library (a dataset
+    that cannot be read or used, too many ``--cv`` folds for the subjects,
+    an unknown backbone, an unreadable image or cache, a results folder that
+    holds results or cannot be written, a ``make-dataset`` folder that holds
+    files it did not write). Anything else is a bug in skanimal and
+    propagates with its traceback. Ctrl-C gives status 130.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 when ``cache clear`` is not confirmed, 2 for a user
+        error, 130 when interrupted.
     """
     parser = _build_parser()
     args = parser.parse_args(argv)

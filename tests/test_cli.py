@@ -440,3 +440,149 @@ def test_search_methods_returns_methods_and_skipped():
     assert "dino_resnet50" in skipped["PainSeeker (tuned, 4 trials)"]
     methods, skipped = search_methods(["linear_probe"], backbones=["dino_resnet50"])
     assert methods == [] and "dino_resnet50" in skipped["Linear probe (tuned, 20 trials)"]
+
+
+# --- review of issue 9 ------------------------------------------------------------------
+
+
+def test_too_many_folds_is_one_line_naming_cv_before_any_extraction(tmp_path, capsys):
+    """6 subjects cannot make 10 folds: refused before a single image is embedded."""
+    cache = tmp_path / "cache"
+    status = main(["benchmark", *SMALL, "--cv", "10", "--backbones", "efficientnet_lite0",
+                   "--net-backbone", "none", "--cache-dir", str(cache),
+                   "-o", str(tmp_path / "out")])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("skanimal benchmark: error: --cv 10: ") and "groups: 6" in err
+    # no feature was extracted: the embedding cache holds nothing
+    assert main(["cache", "info", "--cache-dir", str(cache)]) == 0
+    assert "no cached embeddings" in capsys.readouterr().out
+
+
+def test_run_benchmark_checks_the_folds_before_extracting(small_data):
+    from sklearn.model_selection import GroupKFold
+    from sklearn.svm import LinearSVC
+
+    from skanimal.exceptions import DataError
+    from skanimal.features import LBPFeatures
+
+    calls = []
+
+    class CountingLBP(LBPFeatures):
+        def transform(self, X):
+            calls.append(len(X))
+            return super().transform(X)
+
+    methods = [BenchmarkMethod("a", LinearSVC(), features=CountingLBP(grid=(2, 2)))]
+    args = (small_data.images, small_data.target, small_data.groups)
+    with pytest.raises(DataError, match=r"cv=GroupKFold\(n_splits=10.*number of groups"):
+        run_benchmark(methods, *args, cv=GroupKFold(10), verbose=0)
+    with pytest.raises(DataError, match="single subject"):
+        run_benchmark(methods, *args[:2], np.zeros(len(args[2])), verbose=0)
+    with pytest.raises(DataError, match="single class"):
+        run_benchmark(methods, args[0], np.ones(len(args[1])), args[2], verbose=0)
+    assert calls == []
+    # an int is GroupKFold; a one-shot iterable of folds serves every method
+    folds = iter(list(GroupKFold(3).split(*args)))
+    two = [methods[0], BenchmarkMethod("b", LinearSVC(C=0.1), features=CountingLBP(grid=(2, 2)))]
+    by_iter = run_benchmark(two, *args, cv=folds, verbose=0)
+    by_int = run_benchmark(two, *args, cv=3, verbose=0)
+    for name in ("a", "b"):
+        pd.testing.assert_frame_equal(by_iter[name], by_int[name])
+
+
+def test_single_class_manifest_is_one_line_naming_data(tmp_path, capsys):
+    data_dir = tmp_path / "data"
+    assert main(["make-dataset", str(data_dir), "--n-samples", "24"]) == 0
+    manifest = data_dir / "manifest.csv"
+    frame = pd.read_csv(manifest)
+    frame.assign(label=1, label_name="pain").to_csv(manifest, index=False)
+    capsys.readouterr()
+    assert main(["benchmark", "--data", str(manifest), "--backbones", "none",
+                 "--net-backbone", "none", "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--data" in err and "single class" in err
+
+
+def test_unwritable_output_is_refused_before_the_benchmark(tmp_path, capsys):
+    from skanimal.benchmark import ResultsFolderError, check_results_folder
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    # a folder under a regular file cannot be created, whoever runs the tests
+    with pytest.raises(ResultsFolderError, match="cannot be created"):
+        check_results_folder(a_file / "results")
+    with pytest.raises(ResultsFolderError, match="is a file"):
+        check_results_folder(a_file)
+    assert main(["benchmark", "--data", str(tmp_path / "nope.csv"), "-o",
+                 str(a_file / "results")]) == 2
+    err = capsys.readouterr().err
+    # the output is checked first, in one line naming --output
+    assert err.count("\n") == 1 and "--output" in err and "nope.csv" not in err
+    made = tmp_path / "new" / "results"
+    assert check_results_folder(made) == [] and made.is_dir() and not list(made.iterdir())
+
+
+def test_unknown_backbone_is_one_line(tmp_path, capsys):
+    """resolve_backbone raises a DataError; the command line names the flag."""
+    assert main(["benchmark", "--backbones", "no_such_net", "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--backbones" in err and "no_such_net" in err
+
+
+def test_skipped_heading_says_weights_only_for_weights(tmp_path, capsys):
+    # --backbones empty: the tuned probe has nothing to search - not a weights problem
+    assert main(["benchmark", "--list", "--backbones", "--net-backbone", "none",
+                 "--search", "linear_probe"]) == 0
+    out = capsys.readouterr().out
+    assert "(skipped) Linear probe (tuned, 20 trials)" in out and "empty" in out
+    assert main(["benchmark", *SMALL, "--methods", "r1p8-4x4", "--backbones",
+                 "--net-backbone", "none", "--search", "linear_probe", "--n-trials", "2",
+                 "-o", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "skipped 1 row(s):" in err and "weights" not in err
+    assert "How to get the weights" not in err
+
+
+def test_search_methods_with_no_backbones_is_a_skip():
+    from skanimal.benchmark import search_methods
+
+    methods, skipped = search_methods(["linear_probe", "lbp_svm"], n_trials=3, backbones=[])
+    assert [m.name for m in methods] == ["LBP + SVM (tuned, 3 trials)"]
+    assert list(skipped) == ["Linear probe (tuned, 3 trials)"]
+    assert "backbones is empty" in skipped["Linear probe (tuned, 3 trials)"]
+
+
+def test_printed_tables_are_the_written_ones(tmp_path, capsys):
+    from skanimal.benchmark import run_benchmark, write_results
+
+    assert main(["benchmark", *SMALL, "--methods", "r1p8-4x4", "--backbones", "none",
+                 "--net-backbone", "none", "-q", "-o", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert (tmp_path / "benchmark_table.md").read_text() in printed
+    data = make_grimace_faces(n_samples=60, image_size=48, random_state=0)
+    reports = run_benchmark(default_methods()[:1], data.images, data.target, data.groups,
+                            verbose=0)
+    written = write_results(reports, tmp_path / "lib")
+    assert [p.name for p in written] == ["benchmark_table.csv", "benchmark_table.md",
+                                         "benchmark_subjects.csv"]
+    assert all(p.read_text() == text for p, text in written.items())
+
+
+def test_make_dataset_overwrite_replaces_only_its_own_dataset(tmp_path, capsys):
+    out = tmp_path / "data"
+    assert main(["make-dataset", str(out), "--n-samples", "30"]) == 0
+    assert main(["make-dataset", str(out), "--n-samples", "12", "--overwrite"]) == 0
+    # the earlier, larger run's images are gone: the folder holds one dataset
+    assert len(list((out / "images").iterdir())) == 12
+    capsys.readouterr()
+    # a study folder with a manifest that make-dataset did not write is refused
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "manifest.csv").write_text("path,label,subject\nimg/a.png,1,rat1\n")
+    assert main(["make-dataset", str(study), "--n-samples", "12", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "manifest.csv" in err and "make-dataset" in err
+    assert (study / "manifest.csv").read_text() == "path,label,subject\nimg/a.png,1,rat1\n"
+    assert sorted(p.name for p in study.iterdir()) == ["manifest.csv"]

@@ -4,22 +4,27 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import os
+import tempfile
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import has_fit_parameter
 
 from ..evaluation import subject_report
-from ..exceptions import ResultsExistError
+from ..exceptions import DataError, ResultsExistError, SkanimalError
 from ..utils import check_images
 from ..utils._docs import cite_papers
+from ..utils._validation import _py, check_1d, check_groups, check_subject_splits
 
-__all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "RESULT_FILES", "check_results_folder",
-           "default_methods", "linear_probe_methods", "network_methods", "run_benchmark",
-           "search_methods", "write_results"]
+__all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "RESULT_FILES", "ResultsFolderError",
+           "check_benchmark_data", "check_results_folder", "default_methods",
+           "linear_probe_methods", "network_methods", "run_benchmark", "search_methods",
+           "write_results"]
 
 #: The files :func:`write_results` writes (the abstention ones only for
 #: reports computed with an abstention threshold).
@@ -315,7 +320,9 @@ def search_methods(presets, *, n_trials=20, inner_cv=3, storage=None, random_sta
         the backbones whose weights are available; ``"painseeker"`` needs its
         trunk's.
     skipped : dict of {str: str}
-        Row name -> why it was skipped, as for :func:`linear_probe_methods`.
+        Row name -> why it was skipped, as for :func:`linear_probe_methods`:
+        no weights for any backbone of the search (or for the trunk), or an
+        empty `backbones` for ``"linear_probe"``.
 
     Examples
     --------
@@ -329,8 +336,6 @@ def search_methods(presets, *, n_trials=20, inner_cv=3, storage=None, random_sta
     >>> list(skipped)
     ['Linear probe (tuned, 5 trials)']
     """
-    from sklearn.model_selection import GroupKFold
-
     from ..model_selection import SubjectSearchCV, make_preset_estimator, search_space
 
     if isinstance(presets, str):
@@ -343,7 +348,8 @@ def search_methods(presets, *, n_trials=20, inner_cv=3, storage=None, random_sta
         overrides = {}
         if preset == "linear_probe":
             if backbones is not None and not backbones:
-                raise ValueError("search_methods: 'linear_probe' needs at least one backbone.")
+                skipped[name] = "no backbone to search: backbones is empty."
+                continue
             choices = (search_space(preset)["deepfeatures__backbone"].choices
                        if backbones is None else backbones)
             # a search over several backbones cannot take per-backbone files
@@ -414,6 +420,95 @@ def _extract(transformer, X, *, chunk_size, progress):
     return np.concatenate(parts)
 
 
+def _splitter(cv):
+    """The splitter of a benchmark's `cv`: None is leave-one-subject-out, an int GroupKFold."""
+    if cv is None:
+        return LeaveOneGroupOut()
+    if isinstance(cv, Integral) and not isinstance(cv, bool):
+        return GroupKFold(n_splits=int(cv))
+    return cv
+
+
+def check_benchmark_data(X, y, groups, *, cv=None, classifier=True):
+    """Check, before anything is extracted or fitted, that a benchmark can run on these data.
+
+    Runs the checks that the subject-wise evaluation of every method would
+    otherwise run only after the whole feature extraction: one label and
+    one subject per image, at least two subjects, two classes or more (for
+    classifiers), and folds of `cv` that can be made from these subjects,
+    keep each subject on one side and (for classifiers) leave two classes or
+    more in every training set.
+
+    Parameters
+    ----------
+    X : array-like of str of shape (n_samples,) or ndarray of shape \
+            (n_samples, height, width[, channels])
+        Image paths or images (only counted and passed to ``cv.split``).
+    y : array-like of shape (n_samples,)
+        Labels.
+    groups : array-like of shape (n_samples,)
+        Subject ids.
+    cv : int, cross-validation generator or iterable, default=None
+        None means leave-one-subject-out, an int that many
+        :class:`~sklearn.model_selection.GroupKFold` folds; else a
+        group-aware splitter or an iterable of (train, test) pairs.
+    classifier : bool, default=True
+        Whether classifiers are evaluated: then y needs two classes in all
+        and in every training set.
+
+    Returns
+    -------
+    folds : list of tuple of (ndarray, ndarray)
+        The (train, test) index pairs of `cv`.
+
+    Raises
+    ------
+    skanimal.exceptions.DataError
+        A :class:`ValueError`. Its message starts with ``"cv="`` when the
+        folds are at fault (e.g. more folds than subjects), with ``"y"`` or
+        ``"groups"`` when the labels or subjects are.
+
+    See Also
+    --------
+    run_benchmark : Runs this check first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skanimal.benchmark import check_benchmark_data
+    >>> X = np.zeros((6, 8, 8))
+    >>> y, rats = [0, 1] * 3, np.repeat(["r1", "r2", "r3"], 2)
+    >>> len(check_benchmark_data(X, y, rats))
+    3
+    >>> check_benchmark_data(X, y, rats, cv=4)
+    Traceback (most recent call last):
+        ...
+    skanimal.exceptions.DataError: cv=GroupKFold(n_splits=4...) cannot split these data: ...
+    """
+    n_samples = len(X)
+    y = check_1d(y, "y", hint=" (one label per image)")
+    if y.shape[0] != n_samples:
+        raise DataError(f"y has {y.shape[0]} labels for {n_samples} images; give one label "
+                        "per image.")
+    groups = check_groups(groups, n_samples, caller="a subject-wise benchmark",
+                          samples_name="X and y")
+    if classifier:
+        classes = np.unique(y)
+        if classes.size < 2:
+            raise DataError(f"y holds a single class ({_py(classes[0])!r}); classification "
+                            "needs two or more.")
+    cv = _splitter(cv)
+    folds = check_subject_splits(cv, X, y, groups)
+    for k, (train, test) in enumerate(folds):
+        if classifier and np.unique(y[train]).size < 2:
+            held = sorted(map(str, np.unique(groups[test])))
+            raise DataError(
+                f"cv={cv!r}: the training set of fold {k} (held-out subject(s) {held}) holds "
+                f"the single class {_py(y[train][0])!r}; a classifier cannot be fitted on it. "
+                "Use fewer folds, or subjects with images of every class.")
+    return folds
+
+
 def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
                   chunk_size=64, abstain_threshold=None):
     """Evaluate each method subject-wise on the same data.
@@ -430,8 +525,12 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
     groups : array-like of shape (n_samples,)
         Subject ids; no subject is in both the training and the test part of
         a fold.
-    cv : cross-validation generator, default=None
-        A group-aware splitter; None means leave-one-subject-out.
+    cv : int, cross-validation generator or iterable, default=None
+        A group-aware splitter (or an iterable of (train, test) pairs); None
+        means leave-one-subject-out, an int that many
+        :class:`~sklearn.model_selection.GroupKFold` folds. The folds are
+        checked (:func:`check_benchmark_data`) before any feature is
+        extracted, and every method is evaluated on the same folds.
     n_jobs : int, default=None
         Folds evaluated in parallel.
     verbose : int, default=1
@@ -451,6 +550,13 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         The :func:`~skanimal.evaluation.subject_report` of each method, in
         the order of ``methods``.
 
+    Raises
+    ------
+    skanimal.exceptions.DataError
+        Before any feature is extracted, when the labels, subjects or folds
+        cannot be used (see :func:`check_benchmark_data`), e.g. ``cv=10`` on
+        6 subjects.
+
     Examples
     --------
     >>> from skanimal.benchmark import run_benchmark, default_methods
@@ -469,8 +575,14 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
     if len(set(names)) != len(names):
         raise ValueError(f"benchmark method names must be unique, got {names}.")
     X = check_images(X)
-    y = np.asarray(y)
-    groups = np.asarray(groups)
+    classifier = any(is_classifier(m.estimator) for m in methods)
+    folds = check_benchmark_data(X, y, groups, cv=cv, classifier=classifier)
+    y, groups = check_1d(y, "y"), check_1d(groups, "groups")
+    # a splitter is passed on (reports show it); an iterable of pairs, once
+    # consumed here, as its materialised folds
+    cv = _splitter(cv)
+    if not hasattr(cv, "split"):
+        cv = folds
 
     features = {}
     needed = {_feature_key(m.features): m.features for m in methods if m.features is not None}
@@ -499,13 +611,59 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
     return reports
 
 
+class ResultsFolderError(SkanimalError, OSError):
+    """A results folder cannot be created or written to.
+
+    Raised by :func:`check_results_folder` before a benchmark runs, rather
+    than by :func:`write_results` after it. An :class:`OSError`.
+
+    See Also
+    --------
+    skanimal.exceptions.ResultsExistError : The folder holds earlier results.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skanimal.benchmark import ResultsFolderError, check_results_folder
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     a_file = os.path.join(d, "notes.txt")
+    ...     open(a_file, "w").close()
+    ...     try:
+    ...         check_results_folder(os.path.join(a_file, "results"))
+    ...     except ResultsFolderError as exc:
+    ...         print("cannot be created" in str(exc))
+    True
+    """
+
+
 def _existing_results(directory):
     return [os.path.join(directory, f) for f in RESULT_FILES
             if os.path.exists(os.path.join(directory, f))]
 
 
+def _check_writable(directory):
+    """Create `directory` if needed and write (then remove) a file in it."""
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as exc:
+        raise ResultsFolderError(
+            f"the results folder {directory!r} cannot be created ({exc.strerror or exc}); "
+            "choose a folder you can write to.") from exc
+    try:
+        with tempfile.TemporaryFile(dir=directory, prefix=".skanimal-write-check-"):
+            pass
+    except OSError as exc:
+        raise ResultsFolderError(
+            f"cannot write to the results folder {directory!r} ({exc.strerror or exc}); "
+            "choose a folder you can write to.") from exc
+
+
 def check_results_folder(directory, *, overwrite=False):
     """Check, before a benchmark runs, that its results can be written to a folder.
+
+    The folder is created if it does not exist, and a temporary file is
+    written to it and removed, so that an unusable folder is refused before
+    the benchmark runs rather than after.
 
     Parameters
     ----------
@@ -525,8 +683,9 @@ def check_results_folder(directory, *, overwrite=False):
     ResultsExistError
         If the folder already holds result files (:data:`RESULT_FILES`) and
         `overwrite` is False.
-    NotADirectoryError
-        If ``directory`` is a file.
+    ResultsFolderError
+        If ``directory`` is a file, or cannot be created or written to (an
+        :class:`OSError`).
 
     See Also
     --------
@@ -542,7 +701,8 @@ def check_results_folder(directory, *, overwrite=False):
     """
     directory = os.fspath(directory)
     if os.path.exists(directory) and not os.path.isdir(directory):
-        raise NotADirectoryError(f"the results folder {directory!r} is a file.")
+        raise ResultsFolderError(
+            f"the results folder {directory!r} is a file; choose a folder.")
     existing = _existing_results(directory)
     if existing and not overwrite:
         names = ", ".join(os.path.basename(p) for p in existing)
@@ -550,6 +710,7 @@ def check_results_folder(directory, *, overwrite=False):
             f"the results folder {directory!r} already holds the results of an earlier run "
             f"({names}); choose another folder, or pass overwrite=True to replace them.",
             files=existing)
+    _check_writable(directory)
     return existing
 
 
@@ -579,8 +740,9 @@ def write_results(reports, directory, *, caption=None, overwrite=False):
 
     Returns
     -------
-    paths : list of pathlib.Path
-        The files written, in the order above.
+    written : dict of {pathlib.Path: str}
+        The files written, in the order above, each with the text written
+        to it (e.g. to print the Markdown tables).
 
     Raises
     ------
@@ -595,15 +757,16 @@ def write_results(reports, directory, *, caption=None, overwrite=False):
     Examples
     --------
     >>> import tempfile
+    >>> from pathlib import Path
     >>> from skanimal.benchmark import default_methods, run_benchmark, write_results
     >>> from skanimal.datasets import make_grimace_faces
     >>> data = make_grimace_faces(n_samples=60, image_size=48, random_state=0)
     >>> reports = run_benchmark(default_methods()[:1], data.images, data.target,
     ...                         data.groups, verbose=0)
     >>> with tempfile.TemporaryDirectory() as d:
-    ...     paths = write_results(reports, d)
-    ...     print([p.name for p in paths])
-    ...     print(paths[1].read_text().splitlines()[0])
+    ...     written = write_results(reports, d)
+    ...     print([p.name for p in written])
+    ...     print(written[Path(d, "benchmark_table.md")].splitlines()[0])
     ['benchmark_table.csv', 'benchmark_table.md', 'benchmark_subjects.csv']
     Cells: F1 (0-1) / accuracy (%), per held-out subject and pooled over all folds.
     """
@@ -634,11 +797,11 @@ def write_results(reports, directory, *, caption=None, overwrite=False):
         texts["benchmark_abstention.md"] = (
             f"Pooled over all folds{of}, all images vs images with confidence >= "
             f"{threshold}; in %.\n\n{to_markdown(abstention, float_format='{:.2f}')}{note}")
-    paths = []
+    written = {}
     for name, text in texts.items():
         write_text_atomic(directory / name, text)
-        paths.append(directory / name)
+        written[directory / name] = text
     for path in stale:
         if Path(path).name not in texts:
             os.unlink(path)
-    return paths
+    return written
