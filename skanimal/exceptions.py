@@ -1,14 +1,20 @@
 """The base class of the errors a skanimal user can fix.
 
 Every error that skanimal raises because of its *input* rather than its code
-(a dataset not in the expected form, pretrained weights that cannot be had, an
-unreadable image, an unusable embedding cache, a results folder that already
-holds results) derives from :class:`SkanimalError`. Each also derives from the
-built-in exception a Python user would expect (:class:`ValueError` for bad
-data, :class:`OSError` for files), so ``except ValueError`` keeps working.
+derives from :class:`SkanimalError`: data, labels, subjects or folds that
+cannot be used and unknown names (:class:`DataError`), a dataset not in the
+expected form or a dataset folder that must not be written to, pretrained
+weights that cannot be had, a missing or unreadable image, an unusable
+embedding cache, a results folder that already holds results or cannot be
+written. Each also derives from the built-in exception a Python user would
+expect (:class:`ValueError` for bad data, :class:`OSError` and its
+subclasses such as :class:`FileNotFoundError` and :class:`FileExistsError`
+for files), so ``except ValueError`` or ``except FileNotFoundError`` keeps
+working.
 
-The ``skanimal`` command line prints these errors in one line and exits with
-status 2; any other exception is a bug and shows its traceback.
+The ``skanimal`` command line prints these errors in one line, naming the
+flag at fault where there is one, and exits with status 2; any other
+exception is a bug and shows its traceback.
 """
 
 # Authors: the skanimal developers
@@ -28,10 +34,14 @@ class SkanimalError(Exception):
     --------
     DataError : The data or a parameter given with it cannot be used.
     skanimal.datasets.DatasetError : A dataset on disk is not in the expected form.
+    skanimal.datasets.MissingFilesError : Files a dataset refers to do not exist.
+    skanimal.datasets.DatasetExistsError : A dataset folder holds files not to replace.
     skanimal.features.WeightsUnavailableError : Pretrained weights cannot be had.
     skanimal.features.CacheError : An embedding cache cannot be used.
     skanimal.utils.ImageReadError : An image file cannot be read.
+    skanimal.utils.ImageNotFoundError : An image file does not exist.
     ResultsExistError : A results folder already holds results.
+    skanimal.benchmark.ResultsFolderError : A results folder cannot be written.
 
     Examples
     --------
