@@ -1173,3 +1173,13 @@ def test_fit_without_weights_needs_usable_cache_entries(tmp_path, rng_images,
                 rng_images)
     messages = _cache_warnings(caught)
     assert len(messages) == 1 and str(tmp_path / "embeddings.sqlite") in messages[0]
+
+
+def test_a_missing_image_is_a_skanimal_error_naming_it(tmp_path):
+    from skanimal.exceptions import SkanimalError
+    from skanimal.utils import ImageNotFoundError
+
+    (tmp_path / "a.png").write_bytes(b"not read: only stat-ed")
+    with pytest.raises(ImageNotFoundError, match=r"gone\.png' \(X\[1\]\)") as info:
+        image_keys(np.array([str(tmp_path / "a.png"), str(tmp_path / "gone.png")]))
+    assert isinstance(info.value, (SkanimalError, FileNotFoundError))

@@ -44,6 +44,7 @@ import pandas as pd
 from .. import __version__
 from ..exceptions import SkanimalError
 from ..utils._images import (
+    ImageNotFoundError,
     ImageReadError,
     _is_augmented,
     _where,
@@ -232,8 +233,8 @@ def _file_key(path, index):
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise FileNotFoundError(
-            f"image file {_where(path, index)} does not exist.") from None
+        raise ImageNotFoundError(
+            f"image file {_where(path, index)} does not exist.", path, index) from None
     except OSError as exc:
         raise ImageReadError(
             f"cannot read image file {_where(path, index)}: {exc}", path, index) from exc
