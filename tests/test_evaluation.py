@@ -693,3 +693,58 @@ def test_untested_subjects_and_failed_folds_keep_integer_predictions():
                             metrics=["accuracy", macro_f1])
     assert report.loc["pooled", "n_images"] == 20
     assert 0.5 < report.loc["pooled", "macro_f1"] <= 1.0
+
+
+# --- checkpoint: resuming an interrupted evaluation (issue 10) ----------------------------
+
+
+class _FailOnSubject(LogisticRegression):
+    """Fails when fitted without `subject` in the training part (i.e. when it is held out)."""
+
+    def __init__(self, C=1.0, fail_subject=None):
+        super().__init__(C=C)
+        self.fail_subject = fail_subject
+
+    def fit(self, X, y, groups=None):
+        if self.fail_subject is not None and self.fail_subject not in set(groups):
+            raise KeyboardInterrupt("stopped")
+        return super().fit(X, y)
+
+
+def test_checkpoint_resumes_only_unfinished_folds_and_gives_the_same_report(tmp_path):
+    from skanimal.exceptions import ResultsExistError
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] + 0.3 * rng.normal(size=40) > 0).astype(int)
+    groups = np.repeat(["r1", "r2", "r3", "r4"], 10)
+    fresh = subject_report(LogisticRegression(), X, y, groups)
+    # an interruption in the third fold (subject r3 held out) leaves two folds stored
+    with pytest.raises(KeyboardInterrupt):
+        subject_report(_FailOnSubject(fail_subject="r3"), X, y, groups,
+                       params={"groups": groups}, checkpoint=tmp_path / "a")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["fold-0.npz", "fold-1.npz"]
+
+    first = subject_report(LogisticRegression(), X, y, groups, checkpoint=tmp_path / "b")
+    again = subject_report(LogisticRegression(), X, y, groups, checkpoint=tmp_path / "b")
+    pd.testing.assert_frame_equal(again, fresh)
+    assert [f["resumed"] for f in first.attrs["folds"]] == [False] * 4
+    assert [f["resumed"] for f in again.attrs["folds"]] == [True] * 4
+    assert [f["fit_time"] for f in again.attrs["folds"]] == [
+        f["fit_time"] for f in first.attrs["folds"]]
+    # another estimator's folds are refused, not mixed in
+    with pytest.raises(ResultsExistError, match="fold 0 of another evaluation"):
+        subject_report(LogisticRegression(C=0.01), X, y, groups, checkpoint=tmp_path / "b")
+
+
+def test_checkpoint_keeps_string_labels_and_probabilities(tmp_path):
+    rng = np.random.RandomState(1)
+    X = rng.normal(size=(30, 2))
+    y = np.where(X[:, 0] > 0, "pain", "no pain")
+    groups = np.repeat(["a", "b", "c"], 10)
+    kwargs = dict(abstain_threshold=0.7, return_predictions=True, checkpoint=tmp_path)
+    report, pred = subject_report(LogisticRegression(), X, y, groups, **kwargs)
+    report2, pred2 = subject_report(LogisticRegression(), X, y, groups, **kwargs)
+    pd.testing.assert_frame_equal(report2, report)
+    pd.testing.assert_frame_equal(pred2, pred)
+    assert set(pred2["y_pred"]) <= {"pain", "no pain"}

@@ -3,7 +3,9 @@
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from numbers import Integral
@@ -420,6 +422,12 @@ def _extract(transformer, X, *, chunk_size, progress):
     return np.concatenate(parts)
 
 
+def method_slug(name):
+    """A file-name-safe form of a method name (e.g. a checkpoint subfolder)."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "method"
+    return f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"
+
+
 def _splitter(cv):
     """The splitter of a benchmark's `cv`: None is leave-one-subject-out, an int GroupKFold."""
     if cv is None:
@@ -510,7 +518,7 @@ def check_benchmark_data(X, y, groups, *, cv=None, classifier=True):
 
 
 def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
-                  chunk_size=64, abstain_threshold=None):
+                  chunk_size=64, abstain_threshold=None, checkpoint=None):
     """Evaluate each method subject-wise on the same data.
 
     Parameters
@@ -543,6 +551,12 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         `abstain_threshold` in :func:`~skanimal.evaluation.subject_report` and
         :func:`~skanimal.evaluation.abstention_table`. Methods without
         probabilities get plain reports.
+    checkpoint : str or path-like, default=None
+        A folder keeping each method's finished folds, one subfolder per
+        method (see `checkpoint` in
+        :func:`~skanimal.evaluation.subject_report`): a benchmark stopped at
+        any point and started again with the same folder refits only the
+        folds that had not finished.
 
     Returns
     -------
@@ -606,8 +620,10 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         # validation split) gets those of each training fold
         params = {"groups": groups} if has_fit_parameter(m.estimator, "groups") else None
         threshold = abstain_threshold if hasattr(m.estimator, "predict_proba") else None
+        store = None if checkpoint is None else os.path.join(checkpoint, method_slug(m.name))
         reports[m.name] = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs,
-                                         params=params, abstain_threshold=threshold)
+                                         params=params, abstain_threshold=threshold,
+                                         checkpoint=store)
     return reports
 
 

@@ -414,6 +414,7 @@ def subject_report(
     error_score="raise",
     params=None,
     abstain_threshold=None,
+    checkpoint=None,
 ):
     """Evaluate an estimator subject-wise: one row of metrics per held-out subject.
 
@@ -506,6 +507,16 @@ def subject_report(
         ``predict_proba``;
         see :class:`~skanimal.selective.ConfidenceThresholdClassifier` for the
         deployable estimator.
+    checkpoint : str or path-like, default=None
+        A folder in which each fold's out-of-fold predictions are saved (one
+        ``.npz`` file, written atomically) as soon as the fold finishes. A
+        later call with the same folder, estimator parameters, labels and
+        folds loads the finished folds instead of refitting them, so that an
+        interrupted evaluation resumes and ends with the same report. A fold
+        file from another evaluation raises
+        :class:`~skanimal.exceptions.ResultsExistError` instead of being
+        mixed in. The files are read without pickle. The images themselves
+        are not part of the check: give each dataset its own folder.
 
     Returns
     -------
@@ -518,7 +529,8 @@ def subject_report(
         ``estimator`` (their reprs), ``abstain_threshold``, ``std_ddof`` and
         ``folds`` (one dict per
         fold: ``subjects``, ``n_train``, ``n_test``, ``fit_time``,
-        ``predict_time``, ``error``).
+        ``predict_time``, ``error``, ``resumed``: whether it was loaded from
+        `checkpoint`).
     predictions : pandas.DataFrame
         Only if `return_predictions`. One row per scored sample in the order of
         X, indexed by its position in X (index ``"position"``), with columns
@@ -586,7 +598,7 @@ def subject_report(
         response="predict_proba" if selective else "predict", error_score=error_score,
         notes=[f"Raised by subject_report in fold {k} (held-out subject(s) "
                f"{_subjects_repr(subjects)})." for k, subjects in enumerate(fold_subjects)],
-        n_jobs=n_jobs, verbose=verbose, desc="subject_report",
+        n_jobs=n_jobs, verbose=verbose, desc="subject_report", checkpoint=checkpoint,
     )
     _check_failures(results, error_score)
 
@@ -618,6 +630,7 @@ def subject_report(
                     "fit_time": r["fit_time"],
                     "predict_time": r["predict_time"],
                     "error": r["error"],
+                    "resumed": bool(r.get("resumed", False)),
                 }
                 for k, ((train, test), r) in enumerate(zip(folds, results))
             ],

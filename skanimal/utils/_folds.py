@@ -16,16 +16,19 @@ fold's error, so neither fits all four callers.
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import hashlib
+import os
 import time
 import traceback
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params
 
-__all__ = ["fit_and_predict", "fit_folds", "out_of_fold"]
+__all__ = ["FoldCheckpoint", "fit_and_predict", "fit_folds", "out_of_fold"]
+
 
 def _index(values, indices):
     return None if values is None else _safe_indexing(values, indices)
@@ -125,8 +128,144 @@ def fit_and_predict(estimator, X, y, train, test, *, fit_params=None, response="
     return result
 
 
+def _params_text(estimator):
+    """Every parameter of an estimator, nested ones too, as text (reprs truncate)."""
+    if not isinstance(estimator, BaseEstimator):
+        return repr(estimator)
+    params = estimator.get_params(deep=False)
+    parts = [f"{k}={_params_text(v) if isinstance(v, BaseEstimator) else _value_text(v)}"
+             for k, v in sorted(params.items())]
+    return f"{type(estimator).__module__}.{type(estimator).__qualname__}({', '.join(parts)})"
+
+
+def _value_text(value):
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_params_text(v) if isinstance(v, BaseEstimator) else _value_text(v)
+                          for v in value)
+        return f"[{inner}]"
+    return repr(value)
+
+
+def _digest(*arrays_or_text):
+    h = hashlib.sha256()
+    for item in arrays_or_text:
+        if isinstance(item, str):
+            h.update(item.encode())
+        else:
+            a = np.asarray(item)
+            h.update(str(a.dtype).encode() + str(a.shape).encode())
+            h.update(np.ascontiguousarray(a.astype(str) if a.dtype == object else a).tobytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+_STORED_KINDS = "biufUS"  # dtypes an .npz holds without pickle
+
+
+class FoldCheckpoint:
+    """A folder that keeps each finished fold's predictions, to resume an evaluation.
+
+    One ``fold-<k>.npz`` file per fold, written atomically when the fold
+    finishes, holds its predictions, probabilities, timings and a key: a
+    hash of the estimator's parameters, the fold's train and test indices,
+    their labels and the response. A fold is reused only when its key
+    matches; a file with another key means the folder holds another
+    evaluation, and is refused rather than mixed in. Files are read with
+    ``allow_pickle=False``: loading never executes code. Failed folds are
+    not stored (they are refitted).
+
+    Parameters
+    ----------
+    directory : str or path-like
+        The folder, created when the first fold is saved.
+    """
+
+    def __init__(self, directory):
+        self.directory = os.fspath(directory)
+
+    def key(self, estimator, y, train, test, response):
+        """The key of one fold: what its predictions depend on, besides the images."""
+        y = None if y is None else np.asarray(y)
+        return _digest(_params_text(estimator), str(response), train, test,
+                       *(() if y is None else (y[train], y[test])))
+
+    def path(self, k):
+        """The file of fold `k`."""
+        return os.path.join(self.directory, f"fold-{k}.npz")
+
+    def load(self, k, key):
+        """The stored result of fold `k`, None if it has not finished.
+
+        Raises
+        ------
+        skanimal.exceptions.ResultsExistError
+            If the stored fold was computed for another estimator, data or
+            folds.
+        """
+        from ..exceptions import ResultsExistError
+
+        path = self.path(k)
+        if not os.path.exists(path):
+            return None
+        with np.load(path, allow_pickle=False) as f:
+            if str(f["key"]) != key:
+                raise ResultsExistError(
+                    f"the checkpoint {path!r} holds fold {k} of another evaluation (another "
+                    "estimator, other data or other folds); use another folder, or remove "
+                    "it to start again.", files=[path])
+            result = {"y_pred": None, "proba": None, "confidence": None, "score": None,
+                      "error": None, "fit_time": float(f["fit_time"]),
+                      "predict_time": float(f["predict_time"]), "resumed": True}
+            for name in ("y_pred", "proba", "confidence"):
+                if name in f.files:
+                    result[name] = f[name]
+            if "score" in f.files:
+                result["score"] = float(f["score"])
+            if bool(f["y_pred_was_object"]) and result["y_pred"] is not None:
+                result["y_pred"] = result["y_pred"].astype(object)
+        return result
+
+    def save(self, k, key, result):
+        """Store the result of fold `k` atomically (failed folds are not stored)."""
+        from ._io import atomic_path
+
+        if result["error"] is not None:
+            return
+        arrays = {"key": np.asarray(key), "fit_time": np.asarray(result["fit_time"]),
+                  "predict_time": np.asarray(result["predict_time"]),
+                  "y_pred_was_object": np.asarray(False)}
+        for name in ("y_pred", "proba", "confidence"):
+            value = result[name]
+            if value is None:
+                continue
+            value = np.asarray(value)
+            if value.dtype.kind not in _STORED_KINDS:
+                if name == "y_pred" and all(isinstance(v, str) for v in value.ravel()):
+                    value, arrays["y_pred_was_object"] = value.astype(str), np.asarray(True)
+                else:
+                    return  # predictions NumPy cannot store without pickle: not resumable
+            arrays[name] = value
+        if result["score"] is not None:
+            arrays["score"] = np.asarray(result["score"])
+        os.makedirs(self.directory, exist_ok=True)
+        with atomic_path(self.path(k)) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+
+    def __repr__(self):
+        return f"FoldCheckpoint({self.directory!r})"
+
+
+def _fit_and_save(checkpoint, k, key, *args, **kwargs):
+    result = fit_and_predict(*args, **kwargs)
+    if checkpoint is not None:
+        checkpoint.save(k, key, result)
+    return result
+
+
 def fit_folds(estimator, X, y, folds, *, fit_params=None, response="predict", scorer=None,
-              error_score="raise", notes=None, n_jobs=None, verbose=0, desc="folds"):
+              error_score="raise", notes=None, n_jobs=None, verbose=0, desc="folds",
+              checkpoint=None):
     """:func:`fit_and_predict` on a clone of `estimator` for every fold.
 
     Parameters
@@ -146,6 +285,9 @@ def fit_folds(estimator, X, y, folds, *, fit_params=None, response="predict", sc
         If > 0, a progress bar over the folds.
     desc : str, default="folds"
         The progress bar's label.
+    checkpoint : FoldCheckpoint, str or path-like, default=None
+        Where each finished fold is stored; folds already there (same key)
+        are loaded instead of refitted. Their results have ``resumed=True``.
 
     Returns
     -------
@@ -153,19 +295,29 @@ def fit_folds(estimator, X, y, folds, *, fit_params=None, response="predict", sc
         One :func:`fit_and_predict` result per fold, in the order of `folds`.
     """
     notes = notes if notes is not None else [None] * len(folds)
+    if checkpoint is not None and not isinstance(checkpoint, FoldCheckpoint):
+        checkpoint = FoldCheckpoint(checkpoint)
+    keys = [None] * len(folds)
+    results = [None] * len(folds)
+    if checkpoint is not None:
+        keys = [checkpoint.key(estimator, y, train, test, response) for train, test in folds]
+        results = [checkpoint.load(k, key) for k, key in enumerate(keys)]
+    todo = [k for k, r in enumerate(results) if r is None]
     tasks = (
-        delayed(fit_and_predict)(
-            clone(estimator), X, y, train, test, fit_params=fit_params, response=response,
-            scorer=scorer, error_score=error_score, note=note,
+        delayed(_fit_and_save)(
+            checkpoint, k, keys[k], clone(estimator), X, y, *folds[k], fit_params=fit_params,
+            response=response, scorer=scorer, error_score=error_score, note=notes[k],
         )
-        for (train, test), note in zip(folds, notes)
+        for k in todo
     )
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
+    fitted = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
     if verbose:
         from tqdm.auto import tqdm
 
-        results = tqdm(results, total=len(folds), desc=desc, unit="fold")
-    return list(results)
+        fitted = tqdm(fitted, total=len(todo), desc=desc, unit="fold")
+    for k, result in zip(todo, fitted):
+        results[k] = result
+    return results
 
 
 def out_of_fold(results, folds, n_samples):
