@@ -192,8 +192,9 @@ def plot_attention_grid(images, maps, *, titles=None, n_cols=6, show_images=True
             (n_samples, height, width[, channels])
         The images (paths or arrays).
     maps : array-like of shape (n_samples, M, N)
-        Their attention maps, e.g. from
-        :meth:`skanimal.nets.PainSeekerClassifier.attention_maps`.
+        Their heat maps, e.g. from
+        :meth:`skanimal.nets.PainSeekerClassifier.attention_maps` or
+        :func:`eigencam`.
     titles : list of str, default=None
         One title per image (the label, the prediction...).
     n_cols : int, default=6
@@ -217,6 +218,7 @@ def plot_attention_grid(images, maps, *, titles=None, n_cols=6, show_images=True
     See Also
     --------
     overlay_attention : One overlay.
+    plot_explanations : Overlays of right and wrong predictions, per class.
 
     Examples
     --------
