@@ -482,3 +482,14 @@ def test_network_reads_augmented_copies(imbalanced):
     proba = net.predict_proba(X_res)
     src = [list(paths).index(x.path) for x in X_res[12:]]
     assert not np.allclose(proba[12:], proba[src])
+
+
+def test_fraction_undersampler_classes_all_keeps_the_fraction_of_every_class():
+    y = np.array([0] * 40 + [1] * 20 + [2] * 10)
+    X = np.arange(70).reshape(-1, 1)
+    sampler = RandomFractionUnderSampler(0.25, classes="all", random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert np.bincount(y_res).tolist() == [10, 5, 3]  # 2.5 rounds half up
+    assert set(X_res.ravel()) <= set(X.ravel()) and len(set(X_res.ravel())) == 18
+    majority = RandomFractionUnderSampler(0.25, random_state=0).fit_resample(X, y)[1]
+    assert np.bincount(majority).tolist() == [10, 20, 10]

@@ -12,7 +12,7 @@ import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..utils._docs import cite_papers
 from ._augmented import AugmentedImage, _augment_array
@@ -42,8 +42,13 @@ class RandomFractionUnderSampler(_RowSampler):
     ----------
     fractions : float or dict, default=0.2
         A float in (0, 1]: the fraction kept of the majority class (the
-        smallest label among equally large classes). A dict ``{class:
-        fraction}``: the fraction kept of each listed class.
+        smallest label among equally large classes), or of every class with
+        ``classes="all"``. A dict ``{class: fraction}``: the fraction kept of
+        each listed class.
+    classes : {"majority", "all"}, default="majority"
+        The classes a float `fractions` applies to: ``"all"`` keeps the same
+        fraction of every class (a stratified subsample, e.g. a short
+        training budget). Ignored when `fractions` is a dict.
     random_state : int, RandomState instance or None, default=None
         Seed of the draw.
 
@@ -84,17 +89,21 @@ class RandomFractionUnderSampler(_RowSampler):
 
     _parameter_constraints: dict = {
         "fractions": [Interval(Real, 0, 1, closed="right"), Mapping],
+        "classes": [StrOptions({"majority", "all"})],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, fractions=0.2, *, random_state=None):
+    def __init__(self, fractions=0.2, *, classes="majority", random_state=None):
         self.fractions = fractions
+        self.classes = classes
         self.random_state = random_state
 
     def _sampling_strategy(self, y):
         classes, counts = np.unique(y, return_counts=True)
         if isinstance(self.fractions, Mapping):
             fractions = dict(self.fractions)
+        elif self.classes == "all":
+            fractions = dict.fromkeys(classes.tolist(), self.fractions)
         else:
             fractions = {classes[np.argmax(counts)]: self.fractions}
         count = dict(zip(classes.tolist(), counts.tolist()))
