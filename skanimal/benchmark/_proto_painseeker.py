@@ -65,7 +65,7 @@ def _methods(ctx):
     nets, skipped = [], {}
     if s["trunk"] is not None:
         nets, skipped = network_methods(
-            s["trunk"], weights=s["weights"], max_epochs=s["epochs"],
+            s["trunk"], weights=s["weights"].get(s["trunk"], "pretrained"), max_epochs=s["epochs"],
             image_size=s["image_size"], batch_size=s["batch_size"], device=s["device"],
             random_state=s["random_state"], train_fraction=s["train_fraction"],
             budget_label=ctx.preset != "paper")
@@ -132,9 +132,9 @@ register_protocol(Protocol(
     paper="liu2025",
     run=_run,
     defaults={
-        "fast": dict(trunk="resnet18", weights="pretrained", epochs=1, image_size=96,
+        "fast": dict(trunk="resnet18", weights={}, epochs=1, image_size=96,
                      batch_size=32, train_fraction=None, device="auto", sensitivity=False),
-        "paper": dict(trunk="resnet18", weights="pretrained", epochs=30, image_size=224,
+        "paper": dict(trunk="resnet18", weights={}, epochs=30, image_size=224,
                       batch_size=64, train_fraction=None, device="auto", sensitivity=False),
     },
     make_data=_make_data,
