@@ -592,6 +592,10 @@ def _cmd_benchmark(args):
     methods = _select_methods(methods, args.methods) + tuned
     if skipped and not args.quiet:
         _print_skipped(skipped)
+    substituted = [m for m in methods if "[substitute trunk" in m.name]
+    if substituted and not args.quiet:
+        print(f"the network rows run on a substitute trunk: {substituted[0].description}; "
+              "their labels say so", file=sys.stderr)
     if replaced and not args.quiet:
         print(f"--overwrite: replacing the results of an earlier run in {args.output}",
               file=sys.stderr)

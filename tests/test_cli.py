@@ -260,25 +260,30 @@ def test_weights_option_is_validated(tmp_path, capsys):
     assert main(["benchmark", "--weights", "resnet18=no_such.pth", "--backbones", "--list",
                  "-q", "-o", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "(skipped) ResNet-18" in out and "no_such.pth" in out
+    assert "(skipped) ResNet-18 [1 epoch at 96 px" in out and "no_such.pth" in out
 
 
 def test_benchmark_network_rows(tmp_path, capsys):
     """The Table 3 networks train per fold and fill their rows; names follow the trunk."""
     assert main(["benchmark", "--list", "--backbones"]) == 0
     out = capsys.readouterr().out
-    # resnet18's ImageNet weights cannot be had offline: the paper's rows are skipped
+    # resnet18's ImageNet weights cannot be had offline: the rows run on a substitute
+    # trunk with real weights, and say so (and the short budget)
+    label = " [substitute trunk efficientnet_lite0; 1 epoch at 96 px, 25% of training images]"
     for row in ("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker"):
-        assert f"(skipped) {row}" in out
+        assert f"\n{row}{label}" in out
+        assert f"(skipped) {row}" not in out
     argv = ["benchmark", "--n-samples", "48", "--random-state", "1", "--backbones",
             "--net-backbone", "efficientnet_lite0", "--epochs", "1", "--net-image-size", "96",
-            "--methods", "painseeker (efficientnet_lite0)", "--cv", "2", "-q",
+            "--train-fraction", "1", "--methods",
+            "painseeker (efficientnet_lite0) [1 epoch at 96 px]", "--cv", "2", "-q",
             "-o", str(tmp_path)]
     assert main(argv) == 0
     table = pd.read_csv(tmp_path / "benchmark_table.csv", index_col=0)
-    assert list(table.index) == ["PainSeeker (efficientnet_lite0)"]
+    name = "PainSeeker (efficientnet_lite0) [1 epoch at 96 px]"
+    assert list(table.index) == [name]
     long = pd.read_csv(tmp_path / "benchmark_subjects.csv", index_col=[0, 1])
-    pooled = long.loc[("PainSeeker (efficientnet_lite0)", "pooled")]
+    pooled = long.loc[(name, "pooled")]
     assert pooled["n_images"] == 48 and 0.0 <= pooled["accuracy"] <= 1.0
 
 
@@ -294,18 +299,23 @@ def test_wrong_data_path_is_one_line_before_any_weights_probe(tmp_path, capsys):
 
 
 def test_skipped_rows_are_one_line_each_then_one_paragraph(tmp_path, capsys):
+    # a trunk needing a local file that is not given is substituted; a given file that is
+    # missing is skipped, saying why
     assert main(["benchmark", *SMALL, "--methods", "r1p8-4x4", "--backbones", "dino_resnet50",
-                 "efficientnet_lite0", "--net-backbone", "dino_resnet50",
-                 "-o", str(tmp_path)]) == 0
+                 "efficientnet_lite0", "--net-backbone", "dino_resnet50", "--weights",
+                 "dino_resnet50=missing.pth", "-o", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     lines = err.splitlines()
-    for row in ("dino_resnet50", "Fine-tuned dino_resnet50", "PainSeeker w/o PRSC (dino_resnet50)",
-                "PainSeeker (dino_resnet50)"):
+    budget = " [1 epoch at 96 px, 25% of training images]"
+    for row in ("dino_resnet50", "Fine-tuned dino_resnet50" + budget,
+                "PainSeeker w/o PRSC (dino_resnet50)" + budget,
+                "PainSeeker (dino_resnet50)" + budget):
         assert sum(line.startswith(f"  {row}:") for line in lines) == 1
     assert sum("How to get the weights" in line for line in lines) == 1
     # the long per-backbone explanation is not repeated for every row
     assert err.count("dl.fbaipublicfiles.com") == 0
-    assert "  PainSeeker (dino_resnet50): as dino_resnet50" in lines
+    assert "  PainSeeker (dino_resnet50) [1 epoch at 96 px, 25% of training images]: as "\
+        "dino_resnet50" in lines
 
 
 def test_backbones_none_skips_the_probes_like_net_backbone_none(capsys):

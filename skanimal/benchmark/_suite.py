@@ -237,8 +237,10 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
     random_state : int, default=0
         Seed of every network.
     substitute : str or None, default="efficientnet_lite0"
-        The trunk used, with its pretrained weights, when `backbone` has no
-        weights here; None skips the rows instead.
+        The trunk used, with its pretrained weights, when `backbone`'s
+        pretrained weights are not available here (not when a weights file
+        given in `weights` is missing: the rows are then skipped, naming it);
+        None skips the rows instead.
     train_fraction : float in (0, 1], default=None
         Train each fold's networks on this stratified random fraction of its
         training images (:class:`~skanimal.sampling.RandomFractionUnderSampler`
@@ -268,9 +270,12 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
     from ..features import resolve_backbone
     from ..nets import FineTunedClassifier, PainSeekerClassifier
 
+    if train_fraction is not None and train_fraction >= 1:
+        train_fraction = None  # all of them
     _, why = _available([backbone], {backbone: weights})
     trunk, trunk_weights, substituted = backbone, weights, False
-    if why and substitute is not None and substitute != backbone:
+    # an explicit weights file that is missing is the user's error to see, not to replace
+    if why and substitute is not None and substitute != backbone and weights == "pretrained":
         _, why_sub = _available([substitute], {substitute: "pretrained"})
         if not why_sub:
             trunk, trunk_weights, substituted = substitute, "pretrained", True
