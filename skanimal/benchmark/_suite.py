@@ -300,9 +300,10 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
         return [], dict.fromkeys(names, why[backbone])
     # no internal validation split: a short fixed budget needs no early stopping,
     # and every training subject is used for training
+    # the paper's augmentation: resize to 256, random 224 crop, flip (scaled to image_size)
     common = dict(weights=trunk_weights, max_epochs=max_epochs, image_size=image_size,
-                  batch_size=batch_size, device=device, random_state=random_state,
-                  train_split=None, verbose=0)
+                  train_resize=round(image_size * 256 / 224), batch_size=batch_size,
+                  device=device, random_state=random_state, train_split=None, verbose=0)
 
     def budgeted(net):
         if train_fraction is None:
@@ -317,7 +318,8 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
     on = f"{trunk} trunk" + (f" (substituted for {backbone}, whose weights are not "
                              "available here)" if substituted else "")
     methods = [
-        BenchmarkMethod(names[0], budgeted(FineTunedClassifier(trunk, **common)),
+        BenchmarkMethod(names[0], budgeted(FineTunedClassifier(
+                            trunk, optimizer__weight_decay=0.01, **common)),
                         description=f"{trunk} fine-tuned end to end ({budget})",
                         paper_row=paper_rows[0]),
         BenchmarkMethod(names[1],
