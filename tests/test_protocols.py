@@ -237,3 +237,34 @@ def test_report_html_renders_in_a_real_headless_browser(lbp_run, tmp_path):
     assert (pixels.sum(axis=2) < 200).mean() > 0.005
     yellow = (pixels[..., 0] > 240) & (pixels[..., 1] > 230) & (pixels[..., 2] < 230)
     assert yellow.mean() > 0.002
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--backbones", "resnet50"], "--backbones does not apply to protocol 'painseeker'"),
+    (["--search", "lbp_svm"], "--search applies to the main job"),
+    (["--methods", "lbp"], "--methods applies to the main job"),
+    (["--net-backbone", "no_such_net"], "--net-backbone"),
+])
+def test_protocol_flag_errors_name_the_flag(argv, message, tmp_path, capsys):
+    assert main(["benchmark", "painseeker", *argv, "-q", "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()  # refused before anything ran
+
+
+def test_main_job_refuses_protocol_only_flags(tmp_path, capsys):
+    assert main(["benchmark", "--sensitivity", "-o", str(tmp_path)]) == 2
+    assert "--sensitivity applies to a protocol" in capsys.readouterr().err
+
+
+def test_protocol_cli_refuses_a_changed_setting_naming_output_and_overwrite(lbp_run, tmp_path,
+                                                                           capsys):
+    out, _ = lbp_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    argv = ["benchmark", "painseeker", "--n-samples", "60", "--net-backbone", "none", "-q",
+            "-o", str(copy)]
+    assert main([*argv, "--epochs", "4"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skanimal benchmark: error: --output:") and "--overwrite" in err
+    assert "epochs" in err
