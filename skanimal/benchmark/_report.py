@@ -117,9 +117,12 @@ def subject_bars_figure(reports, metric, *, paper=None, title=None):
                    linewidth=0.6)
     ax.set_xticks(x + width * (len(names) - 1) / 2, [str(s) for s in subjects])
     ax.set_ylabel(metric)
+    ax.set_ylim(0, 1.05)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="small", ncol=2)
+    # below the axes: row labels are long and would hide the bars
+    ax.legend(fontsize="small", ncol=1, loc="upper left", bbox_to_anchor=(0, -0.12),
+              frameon=False)
     return fig
 
 
@@ -130,6 +133,29 @@ def _table_html(df, float_format):
         return v
 
     return df.map(fmt).to_html(escape=True, border=0, na_rep="")
+
+
+def _record_summary(record):
+    """The run record's essentials as a two-column table."""
+    esc = html.escape
+    versions = record.get("versions") or {}
+    dataset = record.get("dataset") or {}
+    fingerprint = dataset.get("fingerprint") or {}
+    timings = record.get("timings") or {}
+    rows = [
+        ("command", " ".join(record.get("command") or [])),
+        ("preset / settings", json.dumps(record.get("settings"), default=str)),
+        ("device", record.get("device")),
+        ("versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
+        ("data", f"{dataset.get('source')}: {fingerprint.get('n_images')} images, "
+                 f"{dataset.get('n_subjects')} subjects"),
+        ("dataset fingerprint (SHA-256)", fingerprint.get("dataset")),
+        ("started / finished", f"{record.get('started')} / {record.get('finished', '')}"),
+        ("total time", f"{timings['total_s']:.0f} s" if "total_s" in timings else ""),
+    ]
+    body = "".join(f"<tr><th>{esc(str(k))}</th><td style=\"text-align:left\">"
+                   f"{esc(str(v))}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
 
 
 def render_report(title, items, *, record=None):
@@ -186,6 +212,8 @@ def render_report(title, items, *, record=None):
             raise ValueError(f"unknown report item kind {kind!r}.")
     if record is not None:
         parts.append("<h2>Run record (run.json)</h2>")
-        parts.append(f"<pre>{esc(json.dumps(record, indent=1, default=str))}</pre>")
+        parts.append(_record_summary(record))
+        parts.append("<details><summary>The whole run.json</summary>"
+                     f"<pre>{esc(json.dumps(record, indent=1, default=str))}</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
