@@ -531,7 +531,7 @@ def _cmd_protocol(args):
         ctx = run_protocol(args.protocol, data, output=output, preset=args.preset,
                            settings=settings, source=source, n_samples=args.n_samples,
                            random_state=args.random_state, overwrite=args.overwrite,
-                           verbose=0 if args.quiet else 1,
+                           verbose=0 if args.quiet else 1, show_tables=True,
                            command=["skanimal", *(sys.argv[1:] if args.argv is None
                                                   else args.argv)])
     except SkanimalError as exc:

@@ -58,6 +58,17 @@ class Protocol:
         protocol, a Bunch like the loaders'.
     description : str, default=""
         A paragraph for ``--help`` and the report.
+
+    See Also
+    --------
+    run_protocol : Run a registered protocol.
+
+    Examples
+    --------
+    >>> from skanimal.benchmark import PROTOCOLS
+    >>> spec = PROTOCOLS["painseeker"]
+    >>> spec.paper, spec.defaults["paper"]["image_size"]
+    ('liu2025', 224)
     """
 
     name: str
@@ -81,6 +92,16 @@ def register_protocol(protocol):
     -------
     protocol : Protocol
         The same protocol.
+
+    Examples
+    --------
+    >>> from skanimal.benchmark import PROTOCOLS, Protocol, register_protocol
+    >>> def run(ctx):
+    ...     ctx.text("nothing measured")
+    >>> demo = register_protocol(Protocol("demo", "A demo", "liu2025", run,
+    ...                                   {"fast": {}}, make_data=None))
+    >>> PROTOCOLS.pop("demo") is demo
+    True
     """
     PROTOCOLS[protocol.name] = protocol
     return protocol
@@ -199,6 +220,20 @@ class ProtocolRun:
         The files written so far, by name, with what each is.
     timings : dict
         Per method: total seconds and per-fold fit/predict seconds.
+
+    See Also
+    --------
+    run_protocol : Makes the run and writes its results.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skanimal.benchmark import run_protocol
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     ctx = run_protocol("painseeker", output=d, n_samples=36,
+    ...                        settings={"trunk": None}, verbose=0)
+    ...     print(type(ctx).__name__, "report.html" in ctx.files)
+    ProtocolRun True
     """
 
     def __init__(self, protocol, data, settings, output, *, source, builtin, verbose,
@@ -327,7 +362,7 @@ class ProtocolRun:
         self._write(f"{name}.md", md, caption)
         self.items.append({"kind": "table", "df": df, "caption": caption,
                            "float_format": float_format})
-        if show:
+        if show and getattr(self, "show_tables", True):
             print("\n" + md, end="")
         return md
 
@@ -411,7 +446,8 @@ def _discard(output, old_files):
 
 
 def run_protocol(protocol, data=None, *, output, preset="fast", settings=None, source=None,
-                 n_samples=None, random_state=0, overwrite=False, verbose=1, command=None):
+                 n_samples=None, random_state=0, overwrite=False, verbose=1, command=None,
+                 show_tables=None):
     """Run a paper's protocol end to end and write its results.
 
     Writes to `output`: each table as CSV and Markdown, figures as PNG,
@@ -450,6 +486,9 @@ def run_protocol(protocol, data=None, *, output, preset="fast", settings=None, s
         0 is silent.
     command : list of str, default=None
         The command line, recorded in ``run.json`` (default: ``sys.argv``).
+    show_tables : bool, default=None
+        Print each table (Markdown) on standard output; None means when
+        `verbose` is not 0.
 
     Returns
     -------
@@ -462,6 +501,26 @@ def run_protocol(protocol, data=None, *, output, preset="fast", settings=None, s
     skanimal.exceptions.ResultsExistError
         If `output` holds another run (or other files) and `overwrite` is
         False.
+
+    See Also
+    --------
+    PROTOCOLS : The protocols by name.
+    run_benchmark : The subject-wise evaluation behind every protocol.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skanimal.benchmark import run_protocol
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     ctx = run_protocol("painseeker", output=d, n_samples=36,
+    ...                        settings={"trunk": None}, verbose=0)
+    ...     again = run_protocol("painseeker", output=d, n_samples=36,
+    ...                          settings={"trunk": None}, verbose=0)  # resumes
+    ...     print(sorted(p.name for p in Path(d).glob("*.*"))[:3])
+    ...     print(all(f["resumed"] for f in again.timings["main/LBP R1P8 4x4"]["folds"]))
+    ['confusion_matrix.png', 'painseeker_vs_paper.csv', 'painseeker_vs_paper.md']
+    True
     """
     from ._suite import check_results_folder
 
@@ -513,6 +572,7 @@ def run_protocol(protocol, data=None, *, output, preset="fast", settings=None, s
         _discard(output, list((old.get("files") or {}).keys()))
     ctx = ProtocolRun(spec, data, resolved, output, source=source, builtin=builtin,
                       verbose=verbose, preset=preset)
+    ctx.show_tables = bool(verbose) if show_tables is None else bool(show_tables)
     if action == "resume":
         n_done = sum(1 for _ in (output / _FOLDS).rglob("fold-*.npz")) \
             if (output / _FOLDS).exists() else 0

@@ -40,6 +40,16 @@ def figure_png(fig, *, dpi=110):
     -------
     png : bytes
         The PNG file's contents.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from skanimal.benchmark import figure_png
+    >>> fig, ax = plt.subplots()
+    >>> figure_png(fig)[:8]
+    b'\\x89PNG\\r\\n\\x1a\\n'
     """
     import matplotlib.pyplot as plt
 
@@ -67,6 +77,15 @@ def confusion_figure(y_true, y_pred, *, labels=None, display_labels=None, title=
     -------
     fig : matplotlib.figure.Figure
         The figure.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from skanimal.benchmark import confusion_figure
+    >>> fig = confusion_figure([0, 1, 1, 0], [0, 1, 0, 0], display_labels=["no pain", "pain"])
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['2', '0', '1', '1']
     """
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
@@ -100,6 +119,20 @@ def subject_bars_figure(reports, metric, *, paper=None, title=None):
     -------
     fig : matplotlib.figure.Figure
         The figure.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skanimal.benchmark import subject_bars_figure
+    >>> from skanimal.evaluation import subject_report
+    >>> X, y = np.arange(12.0).reshape(-1, 1), np.array([0, 1] * 6)
+    >>> report = subject_report(LogisticRegression(), X, y, np.repeat(["a", "b", "c"], 4))
+    >>> fig = subject_bars_figure({"logistic": report}, "accuracy")
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['a', 'b', 'c', 'pooled']
     """
     import matplotlib.pyplot as plt
 
