@@ -99,15 +99,21 @@ def _cv_arg(text):
     return k
 
 
-def _threshold_arg(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value <= 1.0:
-        raise argparse.ArgumentTypeError(
-            f"the confidence threshold must be in (0, 1], got {value}")
-    return value
+def _in_unit_interval(what):
+    """A parser of a number in (0, 1]; its error names `what`."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not 0.0 < value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{what} must be in (0, 1], got {value}")
+        return value
+    return parse
+
+
+_threshold_arg = _in_unit_interval("the confidence threshold")
+_fraction_arg = _in_unit_interval("the fraction")
 
 
 #: The papers' protocols (``skanimal benchmark PROTOCOL``), as registered in
@@ -122,16 +128,6 @@ PROTOCOL_NAMES = {
 # main-job network budget: about 5 minutes for the whole job on 2 CPU cores
 _MAIN_NET_DEFAULTS = {"net_backbone": "resnet18", "epochs": 1, "net_image_size": 96,
                       "train_fraction": 0.25}
-
-
-def _fraction_arg(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
-    return value
 
 
 def _build_parser():
