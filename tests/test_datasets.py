@@ -751,3 +751,63 @@ def test_loader_user_errors_are_skanimal_errors_of_the_old_types(tmp_path, small
     with pytest.raises(DataError, match="subjects"):
         save_dataset({"images": small_faces.images, "target": small_faces.target},
                      tmp_path / "out")
+
+
+# --------------------------------------------------------------------------
+# make_grimace_faces: the PSPI-like score and sequences (unbc-levels protocol)
+# --------------------------------------------------------------------------
+
+
+def test_grimace_pspi_is_the_documented_function_of_the_intensities(default_faces):
+    f = default_faces.frame
+    intensity = f[[f"{a}_intensity" for a in GRIMACE_ACTION_UNITS]].to_numpy()
+    excess = np.clip(intensity - 0.5, 0, None).sum(axis=1)
+    expected = np.minimum(np.floor(2 * np.clip(excess - 1.2, 0, None) ** 1.3), 15)
+    assert f["pspi"].dtype == np.int64
+    np.testing.assert_array_equal(f["pspi"], expected)
+    assert f["pspi"].between(0, 15).all()
+    # the new columns come last: every earlier column keeps its place
+    assert list(f.columns[-2:]) == ["pspi", "sequence"]
+
+
+def test_grimace_pspi_covers_the_seven_levels_skewed_towards_zero(default_faces):
+    f = default_faces.frame
+    counts = np.bincount(pspi_to_level(f["pspi"]), minlength=7)
+    assert (counts > 0).all(), counts
+    assert counts[0] > 0.5 * counts.sum()  # most faces score 0, as in UNBC-McMaster
+    assert counts[6] == counts.min() and counts[6] < 0.03 * counts.sum()
+    assert counts[1] > counts[3] > counts[5]
+    # monotone in pain: the mean score grows with the RGS level, "no pain" is ~0
+    means = f.groupby("level")["pspi"].mean()
+    assert means.is_monotonic_increasing and means[0] < 0.1 < 2 < means[1]
+    assert (f.loc[f["level"] == 0, "pspi"] == 0).mean() > 0.95
+
+
+def test_grimace_pspi_is_non_decreasing_in_every_intensity():
+    from skanimal.datasets._grimace import _pspi_like
+
+    rng = np.random.default_rng(0)
+    intensity = rng.uniform(-0.8, 3.0, size=(2000, 4))
+    base = _pspi_like(intensity)
+    for k in range(4):
+        more = intensity.copy()
+        more[:, k] += rng.uniform(0, 1.5, size=2000)
+        assert (_pspi_like(more) >= base).all()
+    assert _pspi_like(np.full((1, 4), 0.5))[0] == 0
+    assert _pspi_like(np.full((1, 4), 9.0))[0] == 15
+
+
+def test_grimace_sequences_are_consecutive_images_of_one_subject(small_faces, default_faces):
+    for faces in (small_faces, default_faces):
+        f = faces.frame
+        seq = f["sequence"].to_numpy()
+        assert (f.groupby("sequence")["subject"].nunique() == 1).all()
+        assert (f.groupby("sequence").size() <= 10).all()
+        # a sequence's rows are contiguous, and a subject's sequences are full but the last
+        starts = np.flatnonzero(np.r_[True, seq[1:] != seq[:-1]])
+        assert len(starts) == len(np.unique(seq))
+        sizes = f.groupby("sequence", sort=False).size()
+        for subject in np.unique(f["subject"]):
+            mine = sizes[[s.startswith(f"{subject}_") for s in sizes.index]]
+            assert (mine.iloc[:-1] == 10).all()
+    assert small_faces.frame["sequence"].iloc[0] == "rat01_seq01"

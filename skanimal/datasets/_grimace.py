@@ -55,6 +55,15 @@ _STYLE_SD = 0.6  # subject preference for some AUs over others (log-weights)
 _AU_JITTER_SD = 0.2  # per-image jitter of the drawn AU intensities
 _NOISE_RANGE = (3.0, 9.0)  # pixel noise standard deviation (0-255 units)
 
+# The PSPI-like score (see Notes of make_grimace_faces): an AU counts from an
+# intensity of _PSPI_ONSET; the sum of what exceeds it, less _PSPI_OFFSET,
+# raised to _PSPI_POWER and scaled by _PSPI_SCALE, floored, capped at 15.
+_PSPI_ONSET = 0.5
+_PSPI_OFFSET = 1.2
+_PSPI_SCALE = 2.0
+_PSPI_POWER = 1.3
+_SEQUENCE_LENGTH = 10  # consecutive images of a subject per "sequence"
+
 
 # --------------------------------------------------------------------------
 # Counts, subjects and action units
@@ -467,12 +476,29 @@ def _render_batch(rng, size, subj, img, au):
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def _pspi_like(intensity):
+    """The PSPI-like score (int 0-15) of drawn AU intensities of shape (n, 4).
+
+    Non-decreasing in every intensity; 0 for a face whose AUs are all weak.
+    """
+    excess = np.clip(np.asarray(intensity, dtype=float) - _PSPI_ONSET, 0.0, None).sum(axis=1)
+    raw = _PSPI_SCALE * np.clip(excess - _PSPI_OFFSET, 0.0, None) ** _PSPI_POWER
+    return np.minimum(np.floor(raw), 15).astype(np.int64)
+
+
+def _sequences(groups, within):
+    """Sequence ids: consecutive images of a subject in groups of _SEQUENCE_LENGTH."""
+    index = within // _SEQUENCE_LENGTH + 1
+    width = max(2, len(str(int(index.max())))) if len(index) else 2
+    return np.array([f"{g}_seq{i:0{width}d}" for g, i in zip(groups, index)], dtype=object)
+
+
 # --------------------------------------------------------------------------
 # Public function
 # --------------------------------------------------------------------------
 
 
-@cite_papers("liu2025")
+@cite_papers("liu2025", "hosseini")
 @validate_params(
     {
         "n_subjects": [Interval(Integral, 1, None, closed="left")],
@@ -564,8 +590,11 @@ def make_grimace_faces(
             One row per image: ``image_id``, ``subject``, ``label``,
             ``label_name``, ``level`` (RGS level 0-2), the four AU scores,
             ``rgs`` (their mean), the drawn AU intensities (``*_intensity``),
-            the subject's appearance parameters and the image's nuisance
-            parameters.
+            the subject's appearance parameters, the image's nuisance
+            parameters, then ``pspi`` (a PSPI-like pain score, int 0-15) and
+            ``sequence`` (consecutive images of a subject in groups of 10),
+            for the pain-intensity protocol of Hosseini et al. [2]_ (see
+            Notes).
         DESCR : str
             Description of the dataset.
 
@@ -598,6 +627,22 @@ def make_grimace_faces(
     accuracies of 63-69 %, in the range the paper reports on real rats,
     62-68 %). The same features identify the subject of an image with 95 %
     accuracy. With ``subject_variation=0`` the gap falls to about 2 points.
+
+    ``pspi`` mimics the Prkachin and Solomon Pain Intensity score (a sum of
+    AU intensities, 0-15) of the UNBC-McMaster archive used by Hosseini et
+    al. [2]_, so that the seven PSPI levels of
+    :func:`~skanimal.datasets.pspi_to_level` can be predicted from these
+    faces. It is a function of the drawn AU intensities ``I_k`` (the
+    ``*_intensity`` columns) only: with ``E = sum_k max(I_k - 0.5, 0)`` (an AU
+    counts once its intensity exceeds 0.5), ``pspi = min(15, floor(2 *
+    max(E - 1.2, 0) ** 1.3))``. It is non-decreasing in every intensity, so
+    it grows with the drawn pain; it is 0 for most "no pain" faces and, like
+    the real PSPI, skewed towards 0. On the default dataset (seeds 0-2) the
+    levels 0-6 hold about 63, 13, 9, 5, 5, 4 and 1 % of the images (every
+    level is present). ``sequence`` stands for the archive's videos: the
+    images of a subject, in their order, cut into groups of 10
+    (``"rat01_seq01"``, ...); the levels within a sequence are in random
+    order. Neither column changes the images or any other column.
 
     The subjects are a fixed population: subject ``i`` looks the same for
     every ``random_state``, which only draws the images. Generating the
@@ -677,6 +722,9 @@ def make_grimace_faces(
         frame[key if key != "tex_amp" else "fur_texture"] = np.round(per_image_subj[key], 6)
     for key, val in nuis.items():
         frame[key] = np.round(val, 6)
+    # computed from the intensities as written in frame, so that it can be recomputed
+    frame["pspi"] = _pspi_like(np.round(intensity, 6))
+    frame["sequence"] = _sequences(groups, within)
     frame = pd.DataFrame(frame)
 
     if return_X_y:
