@@ -1,6 +1,11 @@
 """The benchmark suite: every method, evaluated subject-wise on the same data."""
 
+# the protocols register in the order of the CLI's PROTOCOL_NAMES
+# isort: off
 from . import _proto_painseeker  # noqa: F401  (registers the protocol)
+from . import _proto_dog  # noqa: F401  (registers the protocol)
+from . import _proto_amgs  # noqa: F401  (registers the protocol)
+# isort: on
 from ._papers import PAPER_RESULTS, compare_with_paper, paper_results
 from ._protocol import (
     PROTOCOLS,
