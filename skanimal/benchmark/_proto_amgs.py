@@ -88,6 +88,10 @@ def _method(ctx):
 
     s = ctx.settings
     backbone = s["backbone"]
+    unused = set(s["weights"]) - {backbone}
+    if unused:
+        raise DataError(f"weights given for {sorted(unused)}, which this protocol does not "
+                        f"use; its backbone is {backbone!r}.")
     weights = s["weights"].get(backbone, "pretrained")
     _, why = _available([backbone], {backbone: weights})
     used, used_weights, substituted = backbone, weights, False

@@ -130,8 +130,9 @@ def _frame(data):
 def _video_ids(data):
     """The video of each image (None where it has none), checked; None without videos.
 
-    Every frame of a video carries the video's label and shows its subject;
-    a video with two labels or two subjects is a DataError naming it.
+    Every frame of a video carries the video's label: a video with two labels
+    is a DataError naming it. Video ids that recur in several subjects (each
+    dog's ``clip01``) are taken as the subjects' own videos.
     """
     frame = _frame(data)
     if frame is None or "video" not in frame.columns:
@@ -140,19 +141,20 @@ def _video_ids(data):
     has = ~pd.isna(video)
     if not has.any():
         return None
-    table = pd.DataFrame({"video": video[has].astype(str), "label": np.asarray(data.target)[has],
+    table = pd.DataFrame({"video": video[has].astype(str),
+                          "label": np.asarray(data.target)[has],
                           "subject": np.asarray(data.groups)[has].astype(str)})
-    for column, what in (("label", "labels"), ("subject", "subjects")):
-        counts = table.groupby("video")[column].nunique()
-        if (counts > 1).any():
-            bad = counts.index[counts > 1][0]
-            found = sorted(map(str, table.loc[table["video"] == bad, column].unique()))
-            hint = ("every frame of a video carries the video's label" if column == "label"
-                    else "a video shows one subject")
-            raise DataError(f"video {bad!r} has frames with the {what} {found}; {hint}. "
-                            "Fix the 'video' (or 'label' / 'subject') column of the data.")
+    if (table.groupby("video")["subject"].nunique() > 1).any():
+        table["video"] = table["subject"] + "/" + table["video"]
+    counts = table.groupby("video")["label"].nunique()
+    if (counts > 1).any():
+        bad = counts.index[counts > 1][0]
+        found = sorted(map(str, table.loc[table["video"] == bad, "label"].unique()))
+        raise DataError(f"video {bad!r} has frames with the labels {found}; every frame of a "
+                        "video carries the video's label. Fix the 'video' or 'label' column "
+                        "of the data.")
     out = np.full(len(video), None, dtype=object)
-    out[has] = video[has].astype(str)
+    out[has] = table["video"].to_numpy()
     return out
 
 
