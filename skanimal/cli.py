@@ -88,7 +88,7 @@ def _subject_pattern_arg(text):
 
 def _cv_arg(text):
     if text.lower() in ("loso", "logo", "leave-one-subject-out"):
-        return None
+        return "loso"
     try:
         k = int(text)
     except ValueError:
@@ -408,7 +408,7 @@ def _check_data(args, data, cv):
         check_benchmark_data(data.images, data.target, data.groups, cv=cv)
     except DataError as exc:
         if "cv=" in str(exc):  # the folds are at fault
-            raise _in_flag_terms(exc, f"--cv {'loso' if args.cv is None else args.cv}") from exc
+            raise _in_flag_terms(exc, f"--cv {args.cv or 'loso'}") from exc
         if args.data is not None:
             raise _in_flag_terms(exc, f"--data {args.data!r}") from exc
         raise _in_flag_terms(exc, "the built-in dataset (--n-samples)") from exc
@@ -484,7 +484,13 @@ def _protocol_settings(args, defaults):
     if args.backbones is not None:
         names = [] if [b.lower() for b in args.backbones] in ([], ["none"]) else args.backbones
         _check_backbones(names, "--backbones")
-        given["backbones"] = (list(names), "--backbones")
+        if "backbone" in defaults:  # a protocol on one frozen backbone (amgs)
+            if len(names) != 1:
+                raise _FlagError(f"--backbones: protocol {args.protocol!r} uses one backbone; "
+                                 f"give one name, got {list(names)}.")
+            given["backbone"] = (names[0], "--backbones")
+        else:
+            given["backbones"] = (list(names), "--backbones")
     if args.cv is not None:
         given["cv"] = (args.cv, "--cv")
     if args.sensitivity:
@@ -567,7 +573,7 @@ def _cmd_benchmark(args):
         raise _FlagError(f"--weights given for backbones that are not benchmarked: "
                          f"{sorted(unused)}; probed (--backbones): {list(backbones)}, network "
                          f"trunk (--net-backbone): {args.net_backbone}.")
-    cv = None if args.cv is None else GroupKFold(n_splits=args.cv)
+    cv = None if args.cv in (None, "loso") else GroupKFold(n_splits=args.cv)
     if not args.list:
         try:
             replaced = check_results_folder(args.output, overwrite=args.overwrite)

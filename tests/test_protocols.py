@@ -268,3 +268,22 @@ def test_protocol_cli_refuses_a_changed_setting_naming_output_and_overwrite(lbp_
     err = capsys.readouterr().err
     assert err.startswith("skanimal benchmark: error: --output:") and "--overwrite" in err
     assert "epochs" in err
+
+
+def test_cli_flags_become_protocol_settings():
+    from skanimal.cli import _build_parser, _protocol_settings
+
+    parser = _build_parser()
+
+    def settings(*argv):
+        args = parser.parse_args(["benchmark", *argv])
+        return _protocol_settings(args, PROTOCOLS[args.protocol].defaults["fast"])
+
+    assert settings("dog-backbones", "--cv", "loso") == {"cv": "loso"}
+    assert settings("dog-backbones", "--cv", "3", "--backbones", "resnet50") == {
+        "cv": 3, "backbones": ["resnet50"]}
+    assert settings("amgs", "--backbones", "efficientnet_lite0", "--abstain", "0.8") == {
+        "backbone": "efficientnet_lite0", "threshold": 0.8}
+    assert settings("painseeker", "--net-backbone", "none", "--epochs", "3",
+                    "--weights", "resnet18=random") == {
+        "trunk": None, "epochs": 3, "weights": {"resnet18": None}}

@@ -499,8 +499,9 @@ def method_slug(name):
 
 
 def _splitter(cv):
-    """The splitter of a benchmark's `cv`: None is leave-one-subject-out, an int GroupKFold."""
-    if cv is None:
+    """The splitter of a benchmark's `cv`: None (or "loso") is leave-one-subject-out, an int
+    GroupKFold."""
+    if cv is None or (isinstance(cv, str) and cv == "loso"):
         return LeaveOneGroupOut()
     if isinstance(cv, Integral) and not isinstance(cv, bool):
         return GroupKFold(n_splits=int(cv))
@@ -604,9 +605,9 @@ def run_benchmark(methods, X, y, groups, *, cv=None, n_jobs=None, verbose=1,
     groups : array-like of shape (n_samples,)
         Subject ids; no subject is in both the training and the test part of
         a fold.
-    cv : int, cross-validation generator or iterable, default=None
+    cv : int, "loso", cross-validation generator or iterable, default=None
         A group-aware splitter (or an iterable of (train, test) pairs); None
-        means leave-one-subject-out, an int that many
+        or ``"loso"`` means leave-one-subject-out, an int that many
         :class:`~sklearn.model_selection.GroupKFold` folds. The folds are
         checked (:func:`check_benchmark_data`) before any feature is
         extracted, and every method is evaluated on the same folds.
