@@ -304,7 +304,7 @@ def _write_predictions(ctx, methods, predictions, pos_label):
         if human is not None:
             part["human_score"] = human[pred.index.to_numpy()]
         parts.append(part)
-    ctx._write("amgs_predictions.csv", pd.concat(parts).to_csv(index=False),
+    ctx.write("amgs_predictions.csv", pd.concat(parts).to_csv(index=False),
                "the out-of-fold prediction, confidence and signed confidence of every image")
 
 

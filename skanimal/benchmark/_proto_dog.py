@@ -334,7 +334,7 @@ def _write_predictions(ctx, rows, predictions, videos):
             part["video"] = videos[pred.index.to_numpy()]
         parts.append(part)
     if parts:
-        ctx._write("dog_predictions.csv", pd.concat(parts).to_csv(index=False),
+        ctx.write("dog_predictions.csv", pd.concat(parts).to_csv(index=False),
                    "the held-out prediction of every image, per backbone")
 
 

@@ -358,8 +358,8 @@ class ProtocolRun:
         from ..evaluation import to_markdown
 
         md = f"{caption}\n\n{to_markdown(df, float_format=float_format)}"
-        self._write(f"{name}.csv", df.to_csv(), caption)
-        self._write(f"{name}.md", md, caption)
+        self.write(f"{name}.csv", df.to_csv(), caption)
+        self.write(f"{name}.md", md, caption)
         self.items.append({"kind": "table", "df": df, "caption": caption,
                            "float_format": float_format})
         if show and getattr(self, "show_tables", True):
@@ -387,9 +387,22 @@ class ProtocolRun:
         self.files[f"{name}.png"] = caption
         self.items.append({"kind": "figure", "png": png, "caption": caption})
 
-    def _write(self, name, text, what):
+    def write(self, name, text, what):
+        """Write a text file of the results (e.g. a predictions CSV) atomically.
+
+        Parameters
+        ----------
+        name : str
+            The file name, in the results folder.
+        text : str
+            Its contents.
+        what : str
+            What it is, for ``run.json``'s list of files.
+        """
         write_text_atomic(self.output / name, text)
         self.files[name] = what
+
+    _write = write
 
 
 def _check_resume(output, record, overwrite):
