@@ -5,6 +5,7 @@
 from . import _proto_painseeker  # noqa: F401  (registers the protocol)
 from . import _proto_dog  # noqa: F401  (registers the protocol)
 from . import _proto_amgs  # noqa: F401  (registers the protocol)
+from . import _proto_unbc  # noqa: F401  (registers the protocol)
 # isort: on
 from ._papers import PAPER_RESULTS, compare_with_paper, paper_results
 from ._protocol import (
