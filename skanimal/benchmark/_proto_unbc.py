@@ -34,7 +34,7 @@ _N_LEVELS = 7
 _LEVEL_PSPI = ("0", "1-2", "3-4", "5-6", "7-9", "10-12", "13-15")
 _LEVEL_NAMES = tuple(f"PSPI {r}" for r in _LEVEL_PSPI)
 #: Images of the built-in dataset: the fast preset runs in 1-2 minutes on 2 CPU cores.
-_BUILTIN_N_SAMPLES = 360
+_BUILTIN_N_SAMPLES = 600
 _BUILTIN_CV, _DATA_CV = 3, 5
 _PROBA = "proba_{}"
 
@@ -392,7 +392,7 @@ register_protocol(Protocol(
     paper="hosseini",
     run=_run,
     defaults={
-        "fast": dict(_COMMON, epochs=4, image_size=96, batch_size=32, lr=0.01,
+        "fast": dict(_COMMON, epochs=5, image_size=96, batch_size=32, lr=0.03,
                      lr_milestones=None, unfreeze_schedule=1),
         "paper": dict(_COMMON, epochs=180, image_size=224, batch_size=64, lr=4e-6,
                       lr_milestones=(60, 120), unfreeze_schedule=5),
