@@ -296,6 +296,7 @@ def _prepare_data(ctx):
 
 def _note_missing_levels(ctx, cv):
     """A note for each fold whose training part lacks a level (it cannot be learnt there)."""
+    from ..exceptions import DataError
     from ._suite import check_benchmark_data
 
     data = ctx.data
@@ -303,8 +304,13 @@ def _note_missing_levels(ctx, cv):
     present = np.unique(data.target)
     for k, (train, test) in enumerate(folds):
         missing = np.setdiff1d(present, data.target[train])
+        held = sorted(map(str, np.unique(data.groups[test])))
+        if 1 in missing:
+            raise DataError(
+                f"cv={cv!r}: the training part of fold {k} (held-out subject(s) {held}) has "
+                "no image of level 1 (PSPI 1-2), the size the paper's scheme upsamples "
+                "levels 2-6 to; use fewer folds, or data with level 1 in every subject.")
         if missing.size:
-            held = sorted(map(str, np.unique(data.groups[test])))
             ctx.note(f"Fold {k} (held-out subject(s) {held}): its training part has no "
                      f"image of level(s) {missing.tolist()}, which that fold's network "
                      "cannot learn.")
@@ -338,8 +344,9 @@ def _run(ctx):
         return
 
     cv = _resolve_cv(s["cv"], ctx.builtin)
-    folds = "leave-one-subject-out" if cv is None else f"{cv} subject-wise folds"
-    ctx.text(f"Evaluation: {folds} (GroupKFold). Each training part keeps a random 20 % "
+    folds = ("leave-one-subject-out" if cv is None or cv == "loso" else
+             f"{cv} subject-wise folds (GroupKFold)" if isinstance(cv, int) else repr(cv))
+    ctx.text(f"Evaluation: {folds}. Each training part keeps a random 20 % "
              "of level 0 and brings levels 2-6 up to the size of level 1 with flipped or "
              "rotated copies; test parts are not resampled.")
     _note_missing_levels(ctx, cv)
@@ -351,7 +358,7 @@ def _run(ctx):
         _, predictions = ctx.evaluate([method], cv=cv, abstain_threshold=0.0, stage="main")
     proba = _oof_proba(ctx, method, cv, classes)
     pred = _predictions(ctx.data, predictions[method.name], proba, classes)
-    ctx._write("predictions.csv", pred.to_csv(),
+    ctx.write("predictions.csv", pred.to_csv(),
                "out-of-fold predictions and probabilities, one row per image")
     ctx.text("Out-of-fold predictions, with each level's probability: predictions.csv.")
 

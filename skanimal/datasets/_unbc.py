@@ -19,7 +19,7 @@ from ._base import (
     object_array,
 )
 
-__all__ = ["load_unbc_mcmaster", "pspi_to_level"]
+__all__ = ["is_unbc_mcmaster", "load_unbc_mcmaster", "pspi_to_level"]
 
 # Upper PSPI bounds (exclusive) of levels 0..5; PSPI >= 13 is level 6.
 _LEVEL_EDGES = np.array([1, 3, 5, 7, 10, 13])
@@ -125,6 +125,47 @@ def _read_pspi(path):
         raise DatasetError(
             f"PSPI label file {path!r} does not hold a number: {text[:40]!r}."
         ) from None
+
+
+def is_unbc_mcmaster(path):
+    """Whether a folder is laid out as the UNBC-McMaster archive.
+
+    True when ``path`` is a folder holding the two folders that
+    :func:`load_unbc_mcmaster` reads, ``Images`` and ``Frame_Labels/PSPI``;
+    nothing else is read (a quick check, e.g. to tell the archive from an
+    image folder or a manifest).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A path, which may not exist.
+
+    Returns
+    -------
+    is_archive : bool
+        Whether ``load_unbc_mcmaster(path)`` would find the archive's layout.
+
+    See Also
+    --------
+    load_unbc_mcmaster : Load the archive.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skanimal.datasets._unbc import is_unbc_mcmaster
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     before = is_unbc_mcmaster(root)
+    ...     os.makedirs(os.path.join(root, "Images"))
+    ...     os.makedirs(os.path.join(root, "Frame_Labels", "PSPI"))
+    ...     print(before, is_unbc_mcmaster(root))
+    False True
+    """
+    try:
+        root = os.fspath(path)
+    except TypeError:
+        return False
+    return (os.path.isdir(os.path.join(root, "Images"))
+            and os.path.isdir(os.path.join(root, "Frame_Labels", "PSPI")))
 
 
 @validate_params(
