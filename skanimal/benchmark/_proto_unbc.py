@@ -20,6 +20,7 @@ training part only.
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import textwrap
 import warnings
 
 import numpy as np
@@ -247,6 +248,7 @@ def _summary(y_true, y_pred, proba, classes):
 
 def _level_bars(per_level, paper):
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     x = np.arange(_N_LEVELS)
@@ -260,7 +262,10 @@ def _level_bars(per_level, paper):
     ax.set_xlabel("pain level (PSPI)")
     ax.set_ylabel("%")
     ax.set_ylim(0, 105)
-    ax.legend(fontsize="small", ncol=3, loc="lower left")
+    handles, _ = ax.get_legend_handles_labels()
+    paper_patch = Patch(fill=False, hatch="//", edgecolor="k", label="paper (Table II)")
+    ax.legend(handles=[*handles, paper_patch], fontsize="small", ncol=4, loc="lower center",
+              bbox_to_anchor=(0.5, 1.0), frameon=False)
     return fig
 
 
@@ -378,11 +383,11 @@ def _run(ctx):
               "and macro one-vs-rest AUC, out-of-fold, beside the paper's.")
 
     ctx.heading("Figures")
-    ctx.figure("confusion_matrix",
-               confusion_figure(pred["y_true"], pred["y_pred"], labels=np.arange(_N_LEVELS),
-                                display_labels=[f"{k} ({r})" for k, r in
-                                                enumerate(_LEVEL_PSPI)],
-                                title=method.name[:60]),
+    fig = confusion_figure(pred["y_true"], pred["y_pred"], labels=np.arange(_N_LEVELS),
+                           display_labels=[f"{k} ({r})" for k, r in enumerate(_LEVEL_PSPI)],
+                           title=textwrap.fill(method.name, 50))
+    fig.axes[0].tick_params(axis="x", labelrotation=45)
+    ctx.figure("confusion_matrix", fig,
                f"Confusion matrix of the out-of-fold predictions ({method.name}); rows: "
                "true level, columns: predicted level.")
     ctx.figure("per_level", _level_bars(per_level, paper),
