@@ -27,6 +27,8 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
+# keep "--flag" as written (no en dash) in text generated from the CLI's help
+smartquotes_action = "qe"
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
                     "auto_examples/*.zip", "**.md5", "sg_execution_times.rst"]
 autosummary_generate = True
