@@ -3,7 +3,6 @@
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import numpy as np
 import pandas as pd
 
 __all__ = ["PAPER_RESULTS", "compare_with_paper", "paper_results"]
@@ -141,6 +140,3 @@ def compare_with_paper(measured, paper, *, paper_label="paper"):
     out.index.name = measured.index.name
     return out
 
-
-def _nan_to_none(value):
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value

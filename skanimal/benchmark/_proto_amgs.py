@@ -84,7 +84,7 @@ def _method(ctx):
     from ..features import DeepFeatures
     from ..pipeline import make_pipeline
     from ..sampling import make_paper_sampler
-    from ._suite import SUBSTITUTE_TRUNK, BenchmarkMethod, _available
+    from ._suite import BenchmarkMethod, _with_substitute
 
     s = ctx.settings
     backbone = s["backbone"]
@@ -93,17 +93,13 @@ def _method(ctx):
         raise DataError(f"weights given for {sorted(unused)}, which this protocol does not "
                         f"use; its backbone is {backbone!r}.")
     weights = s["weights"].get(backbone, "pretrained")
-    _, why = _available([backbone], {backbone: weights})
-    used, used_weights, substituted = backbone, weights, False
-    # a weights file that is missing is the user's error to see, not to replace
-    if why and weights == "pretrained" and backbone != SUBSTITUTE_TRUNK:
-        if not _available([SUBSTITUTE_TRUNK], {SUBSTITUTE_TRUNK: "pretrained"})[1]:
-            used, used_weights, substituted = SUBSTITUTE_TRUNK, "pretrained", True
+    used, used_weights, why = _with_substitute(backbone, weights)
+    substituted = used is not None and used != backbone
     name = _row_label(backbone)
     if substituted:
         name = f"{_row_label(used)} [substitute for {backbone}]"
-    if why and not substituted:
-        return None, {name: why[backbone]}, backbone, False
+    if used is None:
+        return None, {name: why}, backbone, False
     features = DeepFeatures(used, weights=used_weights, image_size=s["image_size"],
                             cache=s["cache"], device=s["device"], batch_size=s["batch_size"],
                             verbose=0)
@@ -114,7 +110,7 @@ def _method(ctx):
         description=f"frozen {used} features + logistic regression; training folds balanced "
                     "with cropped, flipped or brightness-scaled copies of the minority class",
         paper_row="InceptionV3" if not substituted and used == backbone else None)
-    return method, ({backbone: why[backbone]} if substituted else {}), used, substituted
+    return method, ({backbone: why} if substituted else {}), used, substituted
 
 
 def _pooled(report, threshold):

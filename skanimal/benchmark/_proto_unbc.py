@@ -124,23 +124,16 @@ def _network(ctx, classes):
     from ..nets import FineTunedClassifier
     from ..pipeline import make_pipeline
     from ..sampling import RandomFractionUnderSampler, make_paper_sampler
-    from ._suite import SUBSTITUTE_TRUNK, BenchmarkMethod, _available
+    from ._suite import BenchmarkMethod, _budget_text, _with_substitute
 
     s = ctx.settings
     backbone = s["trunk"]
     weights = s["weights"].get(backbone, "pretrained")
-    _, why = _available([backbone], {backbone: weights})
-    trunk, trunk_weights, substituted = backbone, weights, False
-    # a weights file that is missing is the user's error to see, not to replace
-    if why and weights == "pretrained" and backbone != SUBSTITUTE_TRUNK:
-        _, why_sub = _available([SUBSTITUTE_TRUNK], {SUBSTITUTE_TRUNK: "pretrained"})
-        if not why_sub:
-            trunk, trunk_weights, substituted = SUBSTITUTE_TRUNK, "pretrained", True
+    trunk, trunk_weights, why = _with_substitute(backbone, weights)
+    substituted = trunk is not None and trunk != backbone
     fraction = s["train_fraction"]
     fraction = None if fraction is None or fraction >= 1 else fraction
-    budget = f"{s['epochs']} epoch{'s' if s['epochs'] != 1 else ''} at {s['image_size']} px"
-    if fraction is not None:
-        budget += f", {fraction:.0%} of training images"
+    budget = _budget_text(s["epochs"], s["image_size"], fraction)
     labelled = ctx.preset != "paper"
     base = ("ResNet-18" if resolve_backbone(backbone).name == "resnet18" else backbone)
     name = f"{base}, staged fine-tuning"
@@ -148,8 +141,8 @@ def _network(ctx, classes):
         name += f" [substitute trunk {trunk}" + (f"; {budget}]" if labelled else "]")
     elif labelled:
         name += f" [{budget}]"
-    if why and not substituted:
-        return None, {name: why[backbone]}, trunk
+    if trunk is None:
+        return None, {name: why}, backbone
     milestones = s["lr_milestones"]
     callbacks = ([("lr_scheduler", LRScheduler(policy="MultiStepLR",
                                                milestones=list(milestones), gamma=0.2))]

@@ -210,6 +210,8 @@ class ProtocolRun:
         0 is silent.
     preset : str, default="fast"
         The preset the settings started from.
+    show_tables : bool, default=True
+        Whether :meth:`table` prints each table on standard output.
 
     Attributes
     ----------
@@ -237,9 +239,10 @@ class ProtocolRun:
     """
 
     def __init__(self, protocol, data, settings, output, *, source, builtin, verbose,
-                 preset="fast"):
+                 preset="fast", show_tables=True):
         self.protocol = protocol
         self.preset = preset
+        self.show_tables = show_tables
         self.data = data
         self.settings = settings
         self.output = Path(output)
@@ -362,7 +365,7 @@ class ProtocolRun:
         self.write(f"{name}.md", md, caption)
         self.items.append({"kind": "table", "df": df, "caption": caption,
                            "float_format": float_format})
-        if show and getattr(self, "show_tables", True):
+        if show and self.show_tables:
             print("\n" + md, end="")
         return md
 
@@ -402,7 +405,6 @@ class ProtocolRun:
         write_text_atomic(self.output / name, text)
         self.files[name] = what
 
-    _write = write
 
 
 def _check_resume(output, record, overwrite):
@@ -584,8 +586,8 @@ def run_protocol(protocol, data=None, *, output, preset="fast", settings=None, s
                 old = {}
         _discard(output, list((old.get("files") or {}).keys()))
     ctx = ProtocolRun(spec, data, resolved, output, source=source, builtin=builtin,
-                      verbose=verbose, preset=preset)
-    ctx.show_tables = bool(verbose) if show_tables is None else bool(show_tables)
+                      verbose=verbose, preset=preset,
+                      show_tables=bool(verbose) if show_tables is None else bool(show_tables))
     if action == "resume":
         n_done = sum(1 for _ in (output / _FOLDS).rglob("fold-*.npz")) \
             if (output / _FOLDS).exists() else 0

@@ -272,17 +272,10 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
 
     if train_fraction is not None and train_fraction >= 1:
         train_fraction = None  # all of them
-    _, why = _available([backbone], {backbone: weights})
-    trunk, trunk_weights, substituted = backbone, weights, False
-    # an explicit weights file that is missing is the user's error to see, not to replace
-    if why and substitute is not None and substitute != backbone and weights == "pretrained":
-        _, why_sub = _available([substitute], {substitute: "pretrained"})
-        if not why_sub:
-            trunk, trunk_weights, substituted = substitute, "pretrained", True
+    trunk, trunk_weights, why = _with_substitute(backbone, weights, substitute)
+    substituted = trunk is not None and trunk != backbone
     paper = resolve_backbone(backbone).name == "resnet18"
-    budget = f"{max_epochs} epoch{'s' if max_epochs != 1 else ''} at {image_size} px"
-    if train_fraction is not None:
-        budget += f", {train_fraction:.0%} of training images"
+    budget = _budget_text(max_epochs, image_size, train_fraction)
     suffix = f" [{budget}]" if budget_label else ""
     if substituted:
         suffix = f" [substitute trunk {trunk}" + (f"; {budget}]" if budget_label else "]")
@@ -296,8 +289,8 @@ def network_methods(backbone="resnet18", *, weights="pretrained", max_epochs=2,
                 f"PainSeeker ({backbone})")
     names = tuple(b + suffix for b in base)
     paper_rows = ("ResNet-18", "PainSeeker w/o PRSC", "PainSeeker") if paper else (None,) * 3
-    if why and not substituted:
-        return [], dict.fromkeys(names, why[backbone])
+    if trunk is None:
+        return [], dict.fromkeys(names, why)
     # no internal validation split: a short fixed budget needs no early stopping,
     # and every training subject is used for training
     # the paper's augmentation: resize to 256, random 224 crop, flip (scaled to image_size)
@@ -457,6 +450,31 @@ def search_methods(presets, *, n_trials=20, inner_cv=3, storage=None, random_sta
             description=f"Optuna search of the {preset!r} space, {n_trials} trials, "
                         f"{inner_cv} subject-wise inner folds, nested in the outer folds"))
     return methods, skipped
+
+
+def _budget_text(epochs, image_size, train_fraction=None):
+    """The training budget of a network row's label, e.g. "1 epoch at 96 px"."""
+    text = f"{epochs} epoch{'s' if epochs != 1 else ''} at {image_size} px"
+    if train_fraction is not None:
+        text += f", {train_fraction:.0%} of training images"
+    return text
+
+
+def _with_substitute(backbone, weights, substitute=SUBSTITUTE_TRUNK):
+    """(backbone used, its weights, why `backbone` is not available or None).
+
+    When `backbone`'s pretrained weights are not available here, `substitute`
+    (with its pretrained weights) is used if it is available; the backbone
+    used is None when neither is. A weights file given in `weights` that is
+    missing is the user's error to see, never replaced.
+    """
+    _, why = _available([backbone], {backbone: weights})
+    if not why:
+        return backbone, weights, None
+    if (substitute is not None and substitute != backbone and weights == "pretrained"
+            and not _available([substitute], {substitute: "pretrained"})[1]):
+        return substitute, "pretrained", why[backbone]
+    return None, None, why[backbone]
 
 
 def _available(backbones, weights):
