@@ -369,7 +369,13 @@ def _check_backbones(names, flag):
 
 def _load_data(args):
     """The dataset of --data (or the built-in one) and a description."""
-    from .datasets import load_image_folder, load_manifest, make_grimace_faces
+    from .datasets import (
+        is_unbc_mcmaster,
+        load_image_folder,
+        load_manifest,
+        load_unbc_mcmaster,
+        make_grimace_faces,
+    )
 
     if args.data is None:
         kwargs = {} if args.n_samples is None else {"n_samples": args.n_samples}
@@ -378,8 +384,16 @@ def _load_data(args):
     path = Path(args.data)
     if not path.exists():
         raise _FlagError(f"--data {str(path)!r} does not exist: give a manifest CSV (columns "
-                         "path, label, subject) or an image folder PATH/<label>/<images>.")
-    if path.is_dir():
+                         "path, label, subject), an image folder PATH/<label>/<images> or "
+                         "the UNBC-McMaster archive (PATH/Images, PATH/Frame_Labels/PSPI).")
+    if is_unbc_mcmaster(path):
+        if args.subject_pattern is not None:
+            raise _FlagError(f"--subject-pattern does not apply to --data {str(path)!r}: it is "
+                             "the UNBC-McMaster archive, whose subjects are its folders.")
+        # binary pain (PSPI > 0) as target; the unbc-levels protocol bins frame["pspi"] itself
+        load, source = (lambda: load_unbc_mcmaster(path, target="binary"),
+                        f"UNBC-McMaster archive {path}")
+    elif path.is_dir():
         if args.subject_pattern is None:
             raise _FlagError(
                 f"--data {str(path)!r} is an image folder: give --subject-pattern, a regular "

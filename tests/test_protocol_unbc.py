@@ -14,8 +14,12 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support, roc
 from skanimal.benchmark import PAPER_RESULTS, PROTOCOLS, run_protocol
 from skanimal.benchmark._papers import PAPER_SUMMARIES
 from skanimal.cli import main
-from skanimal.datasets import load_unbc_mcmaster, make_grimace_faces, pspi_to_level
-from skanimal.datasets._unbc import is_unbc_mcmaster
+from skanimal.datasets import (
+    is_unbc_mcmaster,
+    load_unbc_mcmaster,
+    make_grimace_faces,
+    pspi_to_level,
+)
 from skanimal.exceptions import DataError
 
 TINY = dict(trunk="test_resnet", weights={"test_resnet": None}, image_size=32, epochs=1,
@@ -205,14 +209,20 @@ def _write_unbc(root, n_subjects=5):
                 (lab_dir / f"{name}_facs.txt").write_text(f"   {pspi:.7e}\n")
 
 
-def test_a_unbc_layout_folder_loads_and_runs(tmp_path):
+def test_the_cli_reads_a_unbc_layout_folder_and_runs(tmp_path, capsys):
     root = tmp_path / "UNBC"
     _write_unbc(root)
     assert is_unbc_mcmaster(root) and not is_unbc_mcmaster(tmp_path)
     data = load_unbc_mcmaster(root)
     assert len(data.target) == 5 * 10 + 4
     out = tmp_path / "out"
-    ctx = _run(out, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # random test_resnet weights
+        code = main(["benchmark", "unbc-levels", "--data", str(root), "--net-backbone",
+                     "test_resnet", "--weights", "test_resnet=random", "--epochs", "1",
+                     "--net-image-size", "32", "-q", "-o", str(out)])
+    assert code == 0
+    record = json.loads((out / "run.json").read_text())
     pred = pd.read_csv(out / "predictions.csv", index_col=0)
     assert len(pred) == 50  # the all-zero sequence is removed
     assert not pred["sequence"].str.contains("t2aeaff").any()
@@ -222,7 +232,13 @@ def test_a_unbc_layout_folder_loads_and_runs(tmp_path):
     np.testing.assert_array_equal(pred["y_true"], expected)
     table = pd.read_csv(out / "per_level_vs_paper.csv", index_col=0)
     assert table["n_images"].tolist() == [15, 20, 10, 5, 0, 0, 0]  # 5 x the sequence
-    assert ctx.record["dataset"]["builtin"] is False
+    assert record["dataset"]["builtin"] is False
+    assert record["dataset"]["fingerprint"]["n_images"] == 54
+    assert record["dataset"]["source"].startswith("UNBC-McMaster archive")
+    # the archive's subjects are its folders
+    assert main(["benchmark", "unbc-levels", "--data", str(root),
+                 "--subject-pattern", "(?P<subject>.+)", "-o", str(tmp_path / "other")]) == 2
+    assert "--subject-pattern does not apply" in capsys.readouterr().err
 
 
 def test_data_without_pspi_scores_is_a_data_error(tmp_path):

@@ -9,7 +9,7 @@ each image, for subject-wise cross-validation), ``target_names``, ``frame``
 from ._base import DatasetError, DatasetExistsError, MissingFilesError
 from ._grimace import GRIMACE_ACTION_UNITS, make_grimace_faces
 from ._loaders import check_dataset_folder, load_image_folder, load_manifest, save_dataset
-from ._unbc import load_unbc_mcmaster, pspi_to_level
+from ._unbc import is_unbc_mcmaster, load_unbc_mcmaster, pspi_to_level
 
 __all__ = [
     "GRIMACE_ACTION_UNITS",
@@ -17,6 +17,7 @@ __all__ = [
     "DatasetExistsError",
     "MissingFilesError",
     "check_dataset_folder",
+    "is_unbc_mcmaster",
     "load_image_folder",
     "load_manifest",
     "load_unbc_mcmaster",

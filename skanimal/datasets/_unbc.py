@@ -152,7 +152,7 @@ def is_unbc_mcmaster(path):
     Examples
     --------
     >>> import os, tempfile
-    >>> from skanimal.datasets._unbc import is_unbc_mcmaster
+    >>> from skanimal.datasets import is_unbc_mcmaster
     >>> with tempfile.TemporaryDirectory() as root:
     ...     before = is_unbc_mcmaster(root)
     ...     os.makedirs(os.path.join(root, "Images"))
