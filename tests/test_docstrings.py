@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "skanimal.pipeline",
     "skanimal.preprocessing",
     "skanimal.sampling",
+    "skanimal.scoring",
     "skanimal.selective",
     "skanimal.utils",
     "skanimal.utils.discovery",
