@@ -3,7 +3,9 @@
 A *manifest* is a CSV file with one row per image and at least the columns
 ``path`` (relative to the CSV's folder, or absolute), ``label`` and
 ``subject``; optional columns ``label_name``, ``video``, ``time``, ``score``
-and a face box ``x0, y0, x1, y1``; any other column is kept.
+and a face box ``x, y, width, height`` (or its corners ``x0, y0, x1, y1``),
+which makes the image a lazily cropped
+:class:`~skanimal.sampling.AugmentedImage`; any other column is kept.
 """
 
 # Authors: the skanimal developers
@@ -17,13 +19,16 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping
+from numbers import Real
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..exceptions import DataError
+from ..sampling import AugmentedImage
 from ..utils import check_images, open_image
+from ..utils._images import ImageReadError, _image_path, _oriented_size
 from ..utils._io import atomic_path, write_text_atomic
 from ._base import (
     IMAGE_EXTENSIONS,
@@ -44,8 +49,9 @@ from ._base import (
 __all__ = ["check_dataset_folder", "load_image_folder", "load_manifest", "save_dataset"]
 
 _REQUIRED = ("path", "label", "subject")
-_BOX = ("x0", "y0", "x1", "y1")
-_NUMERIC = ("time", "score") + _BOX
+_BOX = ("x", "y", "width", "height")  # the face box: top-left corner and size
+_CORNERS = ("x0", "y0", "x1", "y1")  # the same box by its corners (older manifests)
+_NUMERIC = ("time", "score") + _BOX + _CORNERS
 _STRINGS = ("path", "label", "label_name", "subject", "video")
 _FORMATS = {"png": "PNG", "tiff": "TIFF", "bmp": "BMP"}
 
@@ -65,10 +71,15 @@ def _row_text(rows):
 
 
 @validate_params(
-    {"path": [str, os.PathLike], "check_files": ["boolean"]},
+    {
+        "path": [str, os.PathLike],
+        "check_files": ["boolean"],
+        "box_scale": [Interval(Real, 1, None, closed="left")],
+        "square": ["boolean"],
+    },
     prefer_skip_nested_validation=True,
 )
-def load_manifest(path, *, check_files=True):
+def load_manifest(path, *, check_files=True, box_scale=1.0, square=False):
     """Load a dataset described by a manifest CSV file.
 
     A manifest lists one image per row with its label and subject, so it can
@@ -84,24 +95,39 @@ def load_manifest(path, *, check_files=True):
         file, relative to the CSV's folder or absolute), ``label`` (the class)
         and ``subject`` (the animal or person shown). Optional columns:
         ``label_name`` (the name of each integer label), ``video``, ``time``,
-        ``score`` (e.g. a grimace score) and a face box ``x0, y0, x1, y1``
-        (pixels, all four or none; rows may leave all four empty). Any other
-        column is kept in ``frame``. Empty cells and the usual missing-value
-        markers of :func:`pandas.read_csv` (``NA``, ``N/A``, ``nan``, ``NaN``,
-        ``NULL``, ``None``, ``#N/A`` ..., case-sensitive: ``none`` is text)
+        ``score`` (e.g. a grimace score) and a face box ``x, y, width,
+        height`` (pixels of the image as decoded, after its EXIF orientation:
+        the top-left corner and the size; all four columns or none, and a row
+        gives all four values or leaves all four empty). The box may also be
+        given by its corners ``x0, y0, x1, y1`` (``x1 = x + width``), but not
+        in both forms. Any other column is kept in ``frame``. Empty cells and
+        the usual missing-value markers of :func:`pandas.read_csv` (``NA``,
+        ``N/A``, ``nan``, ``NaN``, ``NULL``, ``None``, ``#N/A`` ...,
+        case-sensitive: ``none`` is text)
         are missing values, except in ``label_name``, which is free text
         (only an empty name is missing). A delimiter at the end of every data
         row, as some spreadsheet programs export, is ignored.
     check_files : bool, default=True
-        Check that every image file exists.
+        Check that every image file exists and that every face box lies
+        within its image (which reads the images' headers).
+    box_scale : float, default=1.0
+        Enlarge every face box about its centre by this factor, >= 1 (1.25
+        adds 25 %, as the UNBC-McMaster papers crop); the enlarged box is
+        clipped to the image when it is read.
+    square : bool, default=False
+        Grow every (enlarged) face box to a square of its longer side, about
+        its centre, before it is clipped.
 
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
         Dictionary-like object with the following attributes.
 
-        images : ndarray of str of shape (n_samples,)
-            Absolute image paths (object array).
+        images : ndarray of object of shape (n_samples,)
+            Absolute image paths (``str``); a row with a face box gives an
+            :class:`~skanimal.sampling.AugmentedImage` of its file with
+            ``box=(x, y, width, height)``, ``box_scale`` and ``square``,
+            which every skanimal reader crops when it reads the pixels.
         target : ndarray of shape (n_samples,)
             The ``label`` column: when every label is a number, integers if
             all are whole (``"1"`` and ``"1.0"`` are the same class) and
@@ -116,7 +142,8 @@ def load_manifest(path, *, check_files=True):
             unique labels, as strings.
         frame : pandas.DataFrame of shape (n_samples, n_columns)
             Every column of the CSV, in its order; ``path`` holds absolute
-            paths, ``label`` the target and ``subject`` the groups. Other
+            paths (of the files, also for boxed rows), ``label`` the target
+            and ``subject`` the groups; the box columns are kept as given. Other
             columns are integers, floats or booleans when all their cells are,
             else strings.
         DESCR : str
@@ -132,15 +159,19 @@ def load_manifest(path, *, check_files=True):
         A :class:`ValueError` naming the CSV, for a folder given as ``path``,
         a file that is not UTF-8 text (and has no byte-order mark), rows with
         more values than the header has columns, missing required columns,
-        no rows, missing labels, subjects or paths, duplicated paths, partial,
-        non-numeric or empty (``x1 <= x0`` or ``y1 <= y0``) boxes, non-numeric
-        ``time`` or ``score``, or label names that do not map one to one to
-        labels.
+        no rows, missing labels, subjects or paths, duplicated paths, face
+        boxes that are partial (some of the four columns or values missing),
+        given in both forms, non-numeric, negative, empty (``width`` or
+        ``height`` <= 0, ``x1 <= x0`` or ``y1 <= y0``) or (with
+        ``check_files``) not within their image, non-numeric ``time`` or
+        ``score``, or label names that do not map one to one to labels.
 
     See Also
     --------
     save_dataset : Write a dataset as image files plus a manifest.
     load_image_folder : Load a folder with one sub-folder per class.
+    load_deeplabcut : Face boxes from DeepLabCut keypoints.
+    skanimal.sampling.AugmentedImage : The lazily cropped image of a boxed row.
 
     Examples
     --------
@@ -151,6 +182,19 @@ def load_manifest(path, *, check_files=True):
     ...     data = load_manifest(save_dataset(faces, d))
     ...     print(len(data.images), list(data.target_names))
     12 ['no pain', 'pain']
+
+    A face box per row crops the image when it is read:
+
+    >>> import os
+    >>> import pandas as pd
+    >>> from skanimal.utils import load_image
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     csv = save_dataset(faces, d)
+    ...     rows = pd.read_csv(csv).assign(x=4, y=2, width=20, height=16)
+    ...     rows.to_csv(csv, index=False)
+    ...     data = load_manifest(csv, box_scale=1.25)
+    ...     print(data.images[0].box, load_image(data.images[0]).shape)
+    (4.0, 2.0, 20.0, 16.0) (20, 25, 3)
     """
     csv = os.path.abspath(os.fspath(path))
     raw = _read_manifest(csv)
@@ -212,7 +256,9 @@ def load_manifest(path, *, check_files=True):
         else:
             frame[col] = infer_column(raw[col])
 
-    _check_box(frame, csv)
+    boxes = _face_boxes(frame, csv)
+    if check_files and boxes is not None:
+        _check_boxes_within(paths, boxes, csv)
 
     target = numeric_labels(raw["label"])
     if target is None:
@@ -224,6 +270,10 @@ def load_manifest(path, *, check_files=True):
         target_names = object_array(np.unique(target))
     groups = object_array(frame["subject"])
     images = object_array(paths)
+    if boxes is not None:
+        for i in np.flatnonzero(~np.isnan(boxes[:, 0])):
+            images[i] = AugmentedImage(paths[i], box=tuple(boxes[i]), box_scale=box_scale,
+                                       square=square)
     descr = describe("manifest.rst", source=csv, target=target, groups=groups,
                      target_names=target_names)
     return make_bunch(images=images, target=target, groups=groups,
@@ -329,30 +379,86 @@ def _check_row_widths(text, n_columns, csv):
         )
 
 
-def _check_box(frame, csv):
-    present = [c for c in _BOX if c in frame.columns]
-    if not present:
-        return
+def _face_boxes(frame, csv):
+    """The face boxes of a manifest as ``(x, y, width, height)`` rows (NaN: no box), or None.
+
+    The box is given by ``x, y, width, height`` or, in older manifests, by its
+    corners ``x0, y0, x1, y1``; a partial set of columns, both forms, partial,
+    negative or empty boxes are refused, naming the CSV and rows.
+    """
+    forms = {cols: [c for c in cols if c in frame.columns] for cols in (_BOX, _CORNERS)}
+    given = [cols for cols, present in forms.items() if present]
+    if not given:
+        return None
+    if len(given) == 2:
+        raise DatasetError(
+            f"manifest {csv!r} gives a face box both as {', '.join(_BOX)} and as "
+            f"{', '.join(_CORNERS)}; keep one of the two forms.")
+    cols = given[0]
+    present = forms[cols]
     if len(present) < 4:
         raise DatasetError(
             f"manifest {csv!r} has the box column(s) {', '.join(present)} but not "
-            f"{', '.join(c for c in _BOX if c not in present)}: a face box needs all "
-            "four of x0, y0, x1, y1."
+            f"{', '.join(c for c in cols if c not in present)}: a face box needs all "
+            f"four of {', '.join(cols)} (rename the column(s) if they are not a face box)."
         )
-    box = frame[list(_BOX)].to_numpy(dtype=float)
+    box = frame[list(cols)].to_numpy(dtype=float)
     nan = np.isnan(box)
     partial = nan.any(axis=1) & ~nan.all(axis=1)
     if partial.any():
         raise DatasetError(
-            f"manifest {csv!r}: incomplete face box (some of x0, y0, x1, y1 empty) on "
+            f"manifest {csv!r}: incomplete face box (some of {', '.join(cols)} empty) on "
             f"{_row_text(_rows(partial))}. Give all four values or none."
         )
-    with np.errstate(invalid="ignore"):
-        inverted = ~nan.any(axis=1) & ((box[:, 2] <= box[:, 0]) | (box[:, 3] <= box[:, 1]))
-    if inverted.any():
+    has = ~nan[:, 0]
+    negative = has & ((box[:, 0] < 0) | (box[:, 1] < 0))
+    if cols == _CORNERS:
+        negative |= has & ((box[:, 2] < 0) | (box[:, 3] < 0))
+        box = np.column_stack([box[:, :2], box[:, 2:] - box[:, :2]])
+        empty_rule = "x1 <= x0 or y1 <= y0"
+    else:
+        empty_rule = "width or height <= 0"
+    if negative.any():
+        names = ", ".join(cols if cols == _CORNERS else cols[:2])
         raise DatasetError(
-            f"manifest {csv!r}: empty face box (x1 <= x0 or y1 <= y0) on "
-            f"{_row_text(_rows(inverted))}."
+            f"manifest {csv!r}: negative face box coordinate(s) ({names} must be >= 0, "
+            f"pixels from the image's top-left corner) on {_row_text(_rows(negative))}."
+        )
+    empty = has & ((box[:, 2] <= 0) | (box[:, 3] <= 0))
+    if empty.any():
+        raise DatasetError(
+            f"manifest {csv!r}: empty face box ({empty_rule}) on {_row_text(_rows(empty))}."
+        )
+    if not np.isfinite(box[has]).all():
+        bad = has & ~np.isfinite(box).all(axis=1)
+        raise DatasetError(
+            f"manifest {csv!r}: infinite face box value(s) on {_row_text(_rows(bad))}.")
+    return box
+
+
+def _check_boxes_within(paths, boxes, csv):
+    """Refuse face boxes that do not lie within their image (read from its header)."""
+    outside, sizes = [], {}
+    for i in np.flatnonzero(~np.isnan(boxes[:, 0])):
+        try:
+            width, height = _oriented_size(paths[i])
+        except ImageReadError as exc:
+            raise DatasetError(
+                f"manifest {csv!r}: cannot read the image of data row {i + 1} to check its "
+                f"face box: {exc}") from None
+        x, y, w, h = boxes[i]
+        if x + w > width or y + h > height:
+            outside.append(int(i) + 1)
+            sizes.setdefault("first", (i, width, height))
+    if outside:
+        i, width, height = sizes["first"]
+        x, y, w, h = boxes[i]
+        raise DatasetError(
+            f"manifest {csv!r}: face box not within its image on {_row_text(outside)}; "
+            f"e.g. data row {i + 1}: x + width = {x + w:g}, y + height = {y + h:g} for "
+            f"an image of {width}x{height} pixels (width x height, as decoded after its "
+            "EXIF orientation). Clip the boxes to the image; box_scale enlargements are "
+            "clipped when read."
         )
 
 
@@ -629,7 +735,11 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
     Each image is written as :func:`~skanimal.utils.open_image` reads it
     (greyscale or RGB; an alpha channel is composited on white, as every
     skanimal estimator does), so ``load_image(saved)`` equals
-    ``load_image(original)`` pixel for pixel. Every file is written to a
+    ``load_image(original)`` pixel for pixel. An image that is an
+    :class:`~skanimal.sampling.AugmentedImage` (e.g. a boxed row of a
+    manifest) is written cropped and augmented, and then the face box columns
+    of ``frame`` are left out of the new manifest, so that the crops are not
+    cropped again. Every file is written to a
     temporary file in its folder and then moved in place, and the manifest is
     written last, so a manifest never refers to half-written images.
 
@@ -727,7 +837,7 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
     rel = [f"images/{s}{ext}" for s in stems]
     dest = [os.path.join(img_dir, s + ext) for s in stems]
     if images.dtype == object:
-        sources = {os.path.realpath(p) for p in images}
+        sources = {os.path.realpath(_image_path(p)) for p in images}
         clash = [d for d in dest if os.path.realpath(d) in sources]
         if clash:
             raise DataError(
@@ -760,8 +870,14 @@ def save_dataset(dataset, directory, *, overwrite=False, format="png"):
         manifest["label_name"] = np.asarray(target_names, dtype=object)[target]
     manifest["subject"] = np.asarray(groups, dtype=str).astype(object)
     if frame is not None:
+        # the files written are already cropped: a face box of the source files
+        # must not crop them again when the manifest is read back
+        cropped = images.dtype == object and any(
+            isinstance(x, AugmentedImage) and x.operations for x in images)
+        skip = {"path", "label", "label_name", "subject"}
+        skip |= set(_BOX + _CORNERS) if cropped else set()
         for col in frame.columns:
-            if str(col) not in ("path", "label", "label_name", "subject"):
+            if str(col) not in skip:
                 manifest[str(col)] = frame[col].to_numpy()
     csv = os.path.join(directory, _MANIFEST)
     text = manifest.to_csv(index=False, lineterminator="\n")

@@ -495,7 +495,8 @@ def open_image(x, *, index=None, background=255):
         If the file exists but cannot be read or decoded: not an image, in a
         format other than PNG, JPEG, BMP, TIFF, GIF, WebP or PBM/PGM/PPM (the
         message names its real format), truncated, larger than Pillow's decompression-bomb limit
-        ``PIL.Image.MAX_IMAGE_PIXELS``, a directory...
+        ``PIL.Image.MAX_IMAGE_PIXELS``, a directory... -- or, for an augmented copy,
+        its face box lies wholly outside the image.
 
     Notes
     -----
@@ -516,7 +517,12 @@ def open_image(x, *, index=None, background=255):
     if isinstance(x, np.ndarray) and x.dtype != object:
         return _normalise_mode(_array_to_pil(x, index), background)
     if _is_augmented(x):
-        return x.apply(open_image(x.source, index=index, background=background))
+        source = open_image(x.source, index=index, background=background)
+        try:
+            return x.apply(source)
+        except ValueError as exc:  # a face box outside the image
+            raise ImageReadError(f"cannot read image {_where(x.path, index)} as {x!r}: "
+                                 f"{exc}", x.path, index) from None
     path = os.fspath(x)
     if not os.path.exists(path):
         raise ImageNotFoundError(f"image file {_where(path, index)} does not exist.",
@@ -540,6 +546,31 @@ def open_image(x, *, index=None, background=255):
         raise ImageReadError(
             f"cannot read image file {_where(path, index)}: {exc}", path, index) from exc
     return img
+
+
+def _oriented_size(path, index=None):
+    """``(width, height)`` of an image file as :func:`open_image` decodes it, from its header.
+
+    The EXIF orientation is taken into account (orientations 5-8 swap the
+    sides); the pixels are not decoded.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ImageNotFoundError(f"image file {_where(path, index)} does not exist.",
+                                 path, index)
+    try:
+        with open(path, "rb") as fh:
+            img = Image.open(fh, formats=_readable_formats())
+            width, height = img.size
+            orientation = img.getexif().get(0x0112, 1)
+    except UnidentifiedImageError:
+        raise ImageReadError(
+            f"cannot read image file {_where(path, index)}: {_what_it_is(path)}",
+            path, index) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(
+            f"cannot read image file {_where(path, index)}: {exc}", path, index) from exc
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 @functools.cache
