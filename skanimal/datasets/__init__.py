@@ -7,6 +7,7 @@ each image, for subject-wise cross-validation), ``target_names``, ``frame``
 """
 
 from ._base import DatasetError, DatasetExistsError, MissingFilesError
+from ._deeplabcut import load_deeplabcut
 from ._grimace import GRIMACE_ACTION_UNITS, make_grimace_faces
 from ._loaders import check_dataset_folder, load_image_folder, load_manifest, save_dataset
 from ._unbc import is_unbc_mcmaster, load_unbc_mcmaster, pspi_to_level
@@ -18,6 +19,7 @@ __all__ = [
     "MissingFilesError",
     "check_dataset_folder",
     "is_unbc_mcmaster",
+    "load_deeplabcut",
     "load_image_folder",
     "load_manifest",
     "load_unbc_mcmaster",
