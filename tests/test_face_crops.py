@@ -6,6 +6,7 @@ hand from the keypoints written into them.
 """
 
 import pickle
+import shutil
 import warnings
 
 import numpy as np
@@ -224,8 +225,6 @@ def test_lbp_features_see_the_crop(hand_cropped, photo):
 
 
 def _manifest(tmp_path, photo, header, rows):
-    import shutil
-
     for name in ("a.png", "b.png"):
         shutil.copy(photo, tmp_path / name)
     lines = [f"path,label,subject,{header}"]
@@ -474,3 +473,19 @@ def test_deeplabcut_images_mapping_frames_and_clipping(tmp_path, photo):
     # frames= keeps the requested frames only
     only = load_deeplabcut(_dlc_table(), bodyparts=FACE, frames=[3, 0])
     assert only.frame["frame"].tolist() == [0, 3] and only.n_dropped == 0
+
+
+def test_manifest_box_check_uses_the_exif_orientation(tmp_path):
+    raw = Image.fromarray(np.random.default_rng(2).integers(0, 256, (20, 30, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 30 x 20, shown 20 x 30
+    raw.save(tmp_path / "a.jpg", exif=exif)
+    csv = tmp_path / "m.csv"
+    csv.write_text("path,label,subject,x,y,width,height\na.jpg,0,s1,2,18,12,10\n")
+    face = load_manifest(csv).images[0]  # y + height = 28 fits the 20 x 30 image shown
+    np.testing.assert_array_equal(load_image(face), _hand_crop(tmp_path / "a.jpg",
+                                                               (2, 18, 14, 28)))
+    csv.write_text("path,label,subject,x,y,width,height\na.jpg,0,s1,18,2,10,12\n")
+    with pytest.raises(DatasetError, match=r"m\.csv.*not within its image on data row\(s\) 1 "
+                                           r".*20x30 pixels"):
+        load_manifest(csv)  # x + width = 28 fits the stored 30 x 20 pixels, not the image
