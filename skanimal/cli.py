@@ -4,6 +4,7 @@
 (or on your own manifest or image folder) and prints the PainSeeker paper's
 Table 3 layout; ``skanimal make-dataset`` writes the built-in dataset to a
 folder of PNG files with a manifest, the format ``--data`` reads; ``skanimal
+frames`` writes frames of videos as images with a manifest; ``skanimal
 cache info | clear`` inspects or empties the deep-feature embedding cache.
 """
 
@@ -297,6 +298,37 @@ def _build_parser():
                            "files are kept, and a file it did not write is never replaced")
     make.add_argument("--random-state", type=int, default=0, help="seed of the generator")
     make.set_defaults(func=_cmd_make_dataset)
+
+    frames = sub.add_parser(
+        "frames",
+        help="write frames of videos as images plus a manifest CSV",
+        description=(
+            "Decode each VIDEO and write one frame every S seconds (or every frame) as "
+            "images under DIR, with DIR/manifest.csv (path, video, time, frame, plus subject "
+            "and label when given). With --subject-pattern and --label, 'skanimal benchmark "
+            "--data DIR/manifest.csv' reads it back. An existing manifest is never replaced "
+            "unless --overwrite."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    frames.add_argument("videos", nargs="+", metavar="VIDEO", help="video files (only read)")
+    frames.add_argument("--every", required=True, type=_every_arg, metavar="S",
+                        help="seconds between frames (by presentation time), or 'all'")
+    frames.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder")
+    frames.add_argument("--subject-pattern", type=_subject_pattern_arg, default=None,
+                        metavar="REGEX", help="a regex with a named group 'subject' searched "
+                        r"in each video's file name, e.g. '^(?P<subject>mouse\d+)_'")
+    frames.add_argument("--label", default=None,
+                        help="the label of every frame (e.g. the clip's class)")
+    frames.add_argument("--format", choices=("jpg", "png"), default="jpg",
+                        help="image file format")
+    frames.add_argument("--sharpest", action="store_true",
+                        help="the sharpest frame of each interval instead of the first")
+    frames.add_argument("--min-sharpness", type=_sharpness_arg, default=None, metavar="V",
+                        help="drop frames whose variance of the Laplacian is under V")
+    frames.add_argument("--overwrite", action="store_true",
+                        help="replace the manifest and frames of an earlier run in DIR")
+    frames.set_defaults(func=_cmd_frames)
 
     cache = sub.add_parser(
         "cache",
@@ -657,6 +689,52 @@ def _cmd_make_dataset(args):
     except OSError as exc:  # a DatasetExistsError, or the folder cannot be written
         raise in_flag_terms(exc) from exc
     print(f"wrote {len(data.target)} images and {manifest}")
+    return 0
+
+
+def _every_arg(text):
+    if text.lower() == "all":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds or 'all', got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {value}")
+    return value
+
+
+def _sharpness_arg(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _cmd_frames(args):
+    from .exceptions import ResultsExistError, VideoReadError
+    from .video import write_frames
+
+    if args.sharpest and args.every is None:
+        raise _FlagError("--sharpest picks the sharpest frame of each interval: give "
+                         "--every S (seconds), not 'all'.")
+    try:
+        manifest = write_frames(
+            args.videos, args.output, every=args.every,
+            mode="sharpest" if args.sharpest else "first", min_sharpness=args.min_sharpness,
+            subject_pattern=args.subject_pattern, label=args.label,
+            image_format=args.format, overwrite=args.overwrite)
+    except ResultsExistError as exc:
+        raise _in_flag_terms(exc, f"--output {args.output!r}") from exc
+    except VideoReadError:
+        raise  # names the video
+    except SkanimalError as exc:
+        raise _in_flag_terms(exc, "skanimal frames") from exc
+    print(f"wrote the frames of {len(args.videos)} video(s) and {manifest}")
     return 0
 
 

@@ -20,7 +20,7 @@ exception is a bug and shows its traceback.
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-__all__ = ["DataError", "ResultsExistError", "SkanimalError"]
+__all__ = ["DataError", "ResultsExistError", "SkanimalError", "VideoReadError"]
 
 
 class SkanimalError(Exception):
@@ -40,6 +40,7 @@ class SkanimalError(Exception):
     skanimal.features.CacheError : An embedding cache cannot be used.
     skanimal.utils.ImageReadError : An image file cannot be read.
     skanimal.utils.ImageNotFoundError : An image file does not exist.
+    VideoReadError : A video file cannot be read, or not to its end.
     ResultsExistError : A results folder already holds results.
     skanimal.benchmark.ResultsFolderError : A results folder cannot be written.
 
@@ -114,3 +115,63 @@ class ResultsExistError(SkanimalError, FileExistsError):
     def __init__(self, message, files=()):
         super().__init__(message)
         self.files = list(files)
+
+
+class VideoReadError(SkanimalError, OSError):
+    """A video file cannot be read, or cannot be read to its end.
+
+    Raised by :func:`skanimal.video.sample_frames` (and so by
+    :func:`skanimal.video.write_frames` and ``skanimal frames``) for a file
+    that does not exist, is not a video FFmpeg can read, has no video stream,
+    uses a codec this FFmpeg build cannot decode, holds no frames, or breaks
+    off part way (a corrupt or truncated file). The message names the file
+    and, for a file read part way, where reading stopped. The frames read
+    before the error have been yielded already; ``frames_read``,
+    ``last_index`` and ``last_time`` say how far reading got. An
+    :class:`OSError`, as :class:`skanimal.utils.ImageReadError` is.
+
+    Parameters
+    ----------
+    message : str
+        The error message.
+    path : str, default=None
+        The video file.
+    frames_read : int, default=0
+        The number of frames decoded before the error.
+    last_index : int, default=None
+        The index (0 = first frame) of the last frame decoded, None if none was.
+    last_time : float, default=None
+        The time (seconds from the start of the video) of that frame.
+
+    Attributes
+    ----------
+    path : str or None
+        The video file.
+    frames_read : int
+        The number of frames decoded before the error.
+    last_index : int or None
+        The index of the last frame decoded.
+    last_time : float or None
+        Its time in seconds.
+
+    See Also
+    --------
+    skanimal.video.sample_frames : Decode frames of a video.
+
+    Examples
+    --------
+    >>> from skanimal.exceptions import VideoReadError
+    >>> from skanimal.video import sample_frames
+    >>> try:
+    ...     next(sample_frames(__file__, every=1.0))  # a Python file is not a video
+    ... except VideoReadError as err:
+    ...     print(err.path.endswith(".py"), err.frames_read, isinstance(err, OSError))
+    True 0 True
+    """
+
+    def __init__(self, message, path=None, frames_read=0, last_index=None, last_time=None):
+        super().__init__(message)
+        self.path = path
+        self.frames_read = frames_read
+        self.last_index = last_index
+        self.last_time = last_time

@@ -32,6 +32,7 @@ PUBLIC_MODULES = [
     "skanimal.utils",
     "skanimal.utils.discovery",
     "skanimal.utils.estimator_checks",
+    "skanimal.video",
 ]
 
 # numpydoc's codes checked everywhere: a docstring exists (GL08), sections in
