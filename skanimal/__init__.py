@@ -36,4 +36,30 @@ __version__ = "0.1.0.dev0"
 
 from .exceptions import SkanimalError  # noqa: E402  (after __version__, which submodules read)
 
-__all__ = ["SkanimalError", "__version__"]
+__all__ = [
+    "ModelExistsError",
+    "ModelFileError",
+    "ModelNotFoundError",
+    "SkanimalError",
+    "__version__",
+    "load_model",
+    "read_model_metadata",
+    "save_model",
+]
+
+# Saved models (skanimal._persist) import scikit-learn, skops and torch when
+# used: ``import skanimal`` stays light.
+_PERSIST_NAMES = {"ModelExistsError", "ModelFileError", "ModelNotFoundError", "load_model",
+                  "read_model_metadata", "save_model"}
+
+
+def __getattr__(name):
+    if name in _PERSIST_NAMES:
+        from . import _persist
+
+        return getattr(_persist, name)
+    raise AttributeError(f"module 'skanimal' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _PERSIST_NAMES)

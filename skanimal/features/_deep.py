@@ -12,6 +12,7 @@ folds of a cross-validation and the trials of a search embed each image once.
 import numbers
 import os
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..base import ImageInputMixin
 from ..utils._docs import cite_papers
 from ..utils._images import _image_path, check_images, image_input_kind
+from ..utils._tensor_state import STATE_KEY, active_store, take_tensors
 from ..utils._torch import (
     ImageDataset,
     precision_context,
@@ -571,15 +573,24 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     def _load_model(self):
         """Build the network with its weights, ready for inference."""
-        model, wid, _ = load_backbone(self.backbone_spec_, self._weights)
-        if wid != self.weights_id_:
-            raise RuntimeError(
-                f"the weights of backbone {self.backbone!r} changed since fit "
-                f"({self.weights_id_} then, {wid} now); fit again so that their "
-                "embeddings are cached apart."
-            )
+        saved = getattr(self, "_saved_weights", None)
+        if saved is not None:
+            # weights from a model file (skanimal.load_model): no hub, no file
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "random weights"
+                model, _, _ = load_backbone(self.backbone_spec_, None)
+        else:
+            model, wid, _ = load_backbone(self.backbone_spec_, self._weights)
+            if wid != self.weights_id_:
+                raise RuntimeError(
+                    f"the weights of backbone {self.backbone!r} changed since fit "
+                    f"({self.weights_id_} then, {wid} now); fit again so that their "
+                    "embeddings are cached apart."
+                )
         if self._resize_model:
             model.set_input_size(img_size=self.data_config_["input_size"][1:])
+        if saved is not None:
+            model.load_state_dict(saved, strict=True)
         model.eval()
         model.requires_grad_(False)
         model.to(torch.device(self.device_))
@@ -703,7 +714,34 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         state = dict(super().__getstate__())  # a copy: never drop our own model
         if "_model" in state:
             state["_model"] = None  # rebuilt lazily where it is needed
+        store = active_store()
+        if store is not None and hasattr(self, "backbone_spec_"):
+            # skanimal.save_model: the weights go to the file's safetensors part
+            # (so that no hub or weights file is needed to load it), the cache
+            # is re-resolved where the model is loaded.
+            weights = self._get_model().state_dict()
+            del state["_model"]
+            state.pop("_saved_weights", None)
+            state["cache_"] = None
+            state[STATE_KEY] = store.put(
+                self, {"backbone": weights}, backbone=self.backbone,
+                timm_name=self.backbone_spec_.timm_name, tag=self.backbone_spec_.tag,
+                weights_id=self.weights_id_, preprocessing=dict(self.data_config_))
         return state
+
+    def __setstate__(self, state):
+        key = state.pop(STATE_KEY, None)
+        weights = None if key is None else take_tensors(self, key).get("backbone")
+        super().__setstate__(state)
+        if key is not None:  # skanimal.load_model
+            if weights is None:
+                raise ValueError(f"the model file holds no weights for {type(self).__name__}"
+                                 f"(backbone={self.backbone!r}).")
+            self._saved_weights = weights
+            self._model = None
+            self.cache_ = _resolve_cache(self.cache)
+            if isinstance(self.device, str) and self.device == "auto":
+                self.device_ = str(resolve_device("auto"))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()  # image input: ImageInputMixin

@@ -34,6 +34,7 @@ from torch.utils.data import Subset, WeightedRandomSampler
 
 from ..base import ImageInputMixin
 from ..utils import check_images
+from ..utils._tensor_state import STATE_KEY, active_store, take_tensors
 from ..utils._torch import (
     ImageDataset,
     precision_context,
@@ -126,6 +127,41 @@ def mixin_parameter_docs(*names, indent=4):
         f"{pad}{head}\n" + "".join(f"{pad}    {body}\n" for body in rest)
         for head, *rest in (entries[name] for name in names)
     ).rstrip("\n")
+
+
+def _split_optimizer_state(state_dict):
+    """An optimizer's state dict as ``(tensors, the rest)`` (tensors to safetensors)."""
+    tensors, plain = {}, {}
+    for index, entries in state_dict["state"].items():
+        for name, value in entries.items():
+            if torch.is_tensor(value):
+                tensors[f"{index}.{name}"] = value
+            else:
+                plain.setdefault(str(index), {})[name] = value
+    return tensors, {"param_groups": copy.deepcopy(state_dict["param_groups"]), "plain": plain}
+
+
+def _join_optimizer_state(tensors, rest):
+    state = {}
+    for full, value in tensors.items():
+        index, _, name = full.partition(".")
+        state.setdefault(int(index), {})[name] = value
+    for index, entries in rest["plain"].items():
+        state.setdefault(int(index), {}).update(entries)
+    return {"state": state, "param_groups": copy.deepcopy(rest["param_groups"])}
+
+
+def _unfitted_callbacks(callbacks):
+    """The ``callbacks`` parameter with each callback cloned from its parameters."""
+    from sklearn.base import clone
+
+    out = []
+    for item in callbacks:
+        if isinstance(item, tuple) and len(item) == 2:
+            out.append((item[0], clone(item[1], safe=False)))
+        else:
+            out.append(clone(item, safe=False))
+    return type(callbacks)(out)
 
 
 def _encoded_accuracy(net, X, y):
@@ -330,7 +366,98 @@ class ImageNetMixin(ImageInputMixin):
         router.add_self_request(self)
         return router
 
+    # ------------------------------------------------------------------
+    # saved models (skanimal.save_model / load_model)
+    # ------------------------------------------------------------------
+
+    # rebuilt by ``initialize`` when a model file is loaded, so not saved
+    _REBUILT_ON_LOAD = ("callbacks_", "train_transform_", "eval_transform_",
+                        "virtual_params_")
+
+    def __getstate__(self):
+        store = active_store()
+        if store is None:
+            return super().__getstate__()  # skorch's pickling
+        # skanimal.save_model: a skops state without torch objects; the weights
+        # of the modules (and criteria) go to the file's safetensors part.
+        state = dict(self.__dict__)
+        if not getattr(self, "initialized_", False):
+            state[STATE_KEY] = ""
+            return state
+        weights, configs = {}, {}
+        for name in list(self._modules) + list(self._criteria):
+            obj = state.pop(name + "_", None)
+            if obj is None:
+                continue
+            weights[name] = obj.state_dict()
+            if getattr(obj, "data_config", None) is not None:
+                configs[name] = dict(obj.data_config)
+        optimizers = {}
+        for name in self._optimizers:
+            obj = state.pop(name + "_", None)
+            if obj is not None:
+                weights[name], optimizers[name] = _split_optimizer_state(obj.state_dict())
+        for key in list(state):
+            if key in self._REBUILT_ON_LOAD or any(
+                    key.startswith(prefix) for prefix in self.cuda_dependent_attributes_):
+                del state[key]  # optimizers and the like: rebuilt by initialize
+        if isinstance(state.get("callbacks"), (list, tuple)):
+            # callbacks hold torch state once initialised (an LRScheduler's
+            # scheduler): save them as constructed, initialize rebuilds the rest
+            state["callbacks"] = _unfitted_callbacks(state["callbacks"])
+        state["_saved_data_configs"] = configs
+        state["_saved_optimizer_states"] = optimizers
+        state[STATE_KEY] = store.put(
+            self, weights, backbone=getattr(self, "backbone", None),
+            weights_id=getattr(self, "weights_id_", None),
+            preprocessing=configs.get("module"), image_size=self.image_size)
+        return state
+
+    def _restore_saved_state(self, state):
+        """``__setstate__`` for skanimal.load_model: rebuild the modules, load their weights."""
+        key = state.pop(STATE_KEY, None)
+        if key is None or "__cuda_dependent_attributes__" in state:
+            # our own check: skorch's __setstate__ would unpickle these bytes,
+            # which can run any code.
+            raise ValueError(
+                f"The saved state of a {type(self).__name__} holds pickled torch objects "
+                f"(skorch's pickle state), which skanimal.load_model refuses: it only "
+                f"loads nets saved by skanimal.save_model.")
+        tensors = take_tensors(self, key) if key else {}
+        configs = state.pop("_saved_data_configs", {})
+        optimizers = state.pop("_saved_optimizer_states", {})
+        if not key:  # an unfitted net
+            self.__dict__.update(state)
+            return
+        # a copy: initialize clears history_ in place, and the state restores it
+        self.__dict__.update(copy.deepcopy(state))
+        self.initialized_ = False
+        with torch_seed(0, cuda=True), warnings.catch_warnings():
+            # the modules are built with random weights, then given the file's:
+            # no hub and no weights file are needed
+            warnings.simplefilter("ignore", UserWarning)
+            if "weights" in state:
+                self.weights = None
+            self.initialize()
+        self.__dict__.update(state)  # what initialize reset: history_, weights, weights_id_...
+        device = _resolve_device(self.device) or torch.device("cpu")
+        for name, state_dict in tensors.items():
+            target = getattr(self, name + "_")
+            if name in self._modules:
+                target.load_state_dict(state_dict, strict=True)
+            elif name in optimizers:  # so that further training resumes
+                target.load_state_dict(_join_optimizer_state(state_dict, optimizers[name]))
+            else:  # a criterion's buffers, such as the class weights
+                for attr, tensor in state_dict.items():
+                    setattr(target, attr, tensor.to(device))
+        for name, config in configs.items():
+            getattr(self, name + "_").data_config = dict(config)
+        self._make_transforms()
+
     def __setstate__(self, state):
+        if STATE_KEY in state or active_store() is not None:
+            self._restore_saved_state(state)
+            return
         requested = state.get("device")
         if isinstance(requested, str) and requested == "auto":
             state["device"] = resolve_device("auto")
