@@ -30,6 +30,12 @@ utils
     Image input, validation and the image-estimator check suite.
 exceptions
     :class:`SkanimalError`, the base class of the errors the user can fix.
+
+Saved models
+------------
+:func:`save_model` writes a fitted estimator (a pipeline, an abstaining
+classifier, a network) to one file; :func:`load_model` loads it without
+running code from the file; :func:`read_model_metadata` reads what it is.
 """
 
 __version__ = "0.1.0.dev0"

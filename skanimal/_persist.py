@@ -619,12 +619,15 @@ def read_model_metadata(path):
     >>> import os, tempfile
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
     >>> from skanimal import read_model_metadata, save_model
-    >>> X, y = np.arange(8.0)[:, None], np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> from skanimal.features import LBPFeatures
+    >>> X = np.random.default_rng(0).integers(0, 256, (8, 32, 32), dtype=np.uint8)
+    >>> y, groups = np.array([0, 1] * 4), np.repeat([1, 2, 3, 4], 2)
+    >>> model = make_pipeline(LBPFeatures(), LogisticRegression()).fit(X, y)
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = os.path.join(tmp, "model.skanimal")
-    ...     _ = save_model(LogisticRegression().fit(X, y), path, X=X, y=y,
-    ...                    groups=[1, 1, 2, 2, 3, 3, 4, 4])
+    ...     _ = save_model(model, path, X=X, y=y, groups=groups)
     ...     meta = read_model_metadata(path)
     >>> meta["estimator"]["task"], meta["training_data"]["n_subjects"]
     ('classifier', 4)

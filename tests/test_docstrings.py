@@ -14,6 +14,7 @@ import pytest
 from numpydoc import validate as numpydoc_validate
 
 PUBLIC_MODULES = [
+    "skanimal",  # saved models: save_model, load_model, read_model_metadata
     "skanimal.base",
     "skanimal.benchmark",
     "skanimal.datasets",
