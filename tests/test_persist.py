@@ -110,6 +110,11 @@ def test_deep_features_pipeline_roundtrip(data, tmp_path):
     assert part["weights_id"] == "random:seed=0" and len(part["weights_sha256"]) == 64
     assert part["preprocessing"]["input_size"] == [3, 48, 48]
     assert part["preprocessing"]["mean"] == list(model[0].data_config_["mean"])
+    # a loaded model pickles (joblib workers) and saves again with its weights
+    again = pickle.loads(pickle.dumps(loaded))
+    assert np.array_equal(again.predict_proba(paths), model.predict_proba(paths))
+    resaved = _roundtrip(loaded, tmp_path / "again.skanimal")
+    assert np.array_equal(resaved.predict_proba(paths), model.predict_proba(paths))
 
 
 def test_deep_features_weights_travel_in_the_file(data, tmp_path, monkeypatch,
@@ -154,6 +159,17 @@ def test_abstaining_classifier_roundtrip(data, tmp_path):
     assert 0 < np.sum(pred == model.abstain_value_) < len(paths)  # some abstain
     _assert_same_outputs(model, loaded, paths)
     assert loaded.threshold_ == model.threshold_
+
+
+def test_abstaining_network_roundtrip(data, tmp_path):
+    paths, _, y, _ = data
+    net = FineTunedClassifier(**FineTunedClassifier._get_test_params(), train_split=None)
+    model = ConfidenceThresholdClassifier(net, threshold=0.5).fit(paths, y)
+    meta = save_model(model, tmp_path / "m.skanimal")
+    loaded = load_model(tmp_path / "m.skanimal")
+    _assert_same_outputs(model, loaded, paths)
+    assert len(meta["torch_parts"]) == 1  # the fitted net; the unfitted parameter has none
+    assert not hasattr(loaded.estimator, "module_")
 
 
 def test_pipeline_with_samplers_roundtrip(data, tmp_path):
