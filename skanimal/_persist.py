@@ -734,4 +734,7 @@ def load_model(path, *, trusted=None):
             if type(exc).__name__ == "UntrustedTypesFoundException":
                 raise ModelFileError(f"The model file {path!r} was refused by skops: {exc}",
                                      path=path) from exc
+            if isinstance(exc, (ValueError, KeyError)):  # a state the estimators refuse
+                raise ModelFileError(f"The estimator in model file {path!r} cannot be "
+                                     f"restored: {exc}", path=path) from exc
             raise

@@ -441,13 +441,14 @@ class ImageNetMixin(ImageInputMixin):
             self.initialize()
         self.__dict__.update(state)  # what initialize reset: history_, weights, weights_id_...
         device = _resolve_device(self.device) or torch.device("cpu")
+        for name, rest in optimizers.items():  # so that further training resumes
+            getattr(self, name + "_").load_state_dict(
+                _join_optimizer_state(tensors.get(name, {}), rest))
         for name, state_dict in tensors.items():
             target = getattr(self, name + "_")
             if name in self._modules:
                 target.load_state_dict(state_dict, strict=True)
-            elif name in optimizers:  # so that further training resumes
-                target.load_state_dict(_join_optimizer_state(state_dict, optimizers[name]))
-            else:  # a criterion's buffers, such as the class weights
+            elif name not in optimizers:  # a criterion's buffers, such as class weights
                 for attr, tensor in state_dict.items():
                     setattr(target, attr, tensor.to(device))
         for name, config in configs.items():
