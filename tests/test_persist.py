@@ -266,8 +266,11 @@ def test_fresh_process_predicts_the_same(data, tmp_path):
     np.save(tmp_path / "paths.npy", paths.astype(str))
     for name, model in models.items():
         save_model(model, tmp_path / f"{name}.skanimal")
+    # the same torch thread count as this (xdist worker) process: float sums of another
+    # thread split can differ in the last bit
     code = textwrap.dedent(f"""
-        import warnings, numpy as np
+        import warnings, numpy as np, torch
+        torch.set_num_threads({torch.get_num_threads()})
         warnings.simplefilter("ignore")
         from skanimal import load_model
         X = np.load({str(tmp_path / "paths.npy")!r})
