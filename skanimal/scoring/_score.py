@@ -556,7 +556,9 @@ def score_animals(model, X, output, *, frame=None, threshold="auto", pos_label="
 
     See Also
     --------
-    predict_images, summarize_predictions, timecourse_figure
+    predict_images : The per-image rows.
+    summarize_predictions : The per-animal rows.
+    timecourse_figure : The per-animal figures.
 
     Notes
     -----
