@@ -39,14 +39,13 @@ import inspect
 import json
 import os
 import pkgutil
-import platform
 import zipfile
-from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
 from .exceptions import SkanimalError
 from .utils._io import atomic_path
+from .utils._records import jsonable, library_versions
 from .utils._tensor_state import TensorStore, tensor_store
 from .utils._validation import _py
 
@@ -66,8 +65,6 @@ MODEL_FORMAT_VERSION = 1
 _FORMAT = "skanimal-model"
 _META, _SKOPS, _WEIGHTS = "metadata.json", "estimator.skops", "weights.safetensors"
 _MEMBERS = (_META, _SKOPS, _WEIGHTS)
-_VERSIONED = ("skanimal", "numpy", "scipy", "scikit-learn", "imbalanced-learn", "torch",
-              "torchvision", "timm", "skorch", "skops", "safetensors")
 # the skanimal subpackages whose classes an estimator's state may hold
 _ESTIMATOR_PACKAGES = ("base", "features", "nets", "selective", "pipeline", "sampling",
                        "preprocessing", "model_selection", "metrics", "utils")
@@ -241,30 +238,6 @@ def _trusted_names(trusted, path):
 # --------------------------------------------------------------------------
 
 
-def _versions():
-    out = {"python": platform.python_version()}
-    for dist in _VERSIONED:
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    from . import __version__
-
-    out["skanimal"] = out["skanimal"] or __version__
-    return out
-
-
-def _jsonable(value):
-    """Plain JSON values: tuples as lists, numpy scalars and arrays as Python."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    return _py(value)
-
-
 def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -293,11 +266,11 @@ def _estimator_info(estimator, search):
     }
     classes = getattr(estimator, "classes_", None)
     if classes is not None:
-        info["classes"] = _jsonable(np.asarray(classes))
+        info["classes"] = jsonable(np.asarray(classes))
     if search is not None:
         info["search"] = {
             "class": _type_name(type(search)),
-            "best_params": _jsonable({k: v if isinstance(v, (int, float, str, bool, type(None)))
+            "best_params": jsonable({k: v if isinstance(v, (int, float, str, bool, type(None)))
                                       else repr(v) for k, v in
                                       (getattr(search, "best_params_", {}) or {}).items()}),
             "best_score": _py(getattr(search, "best_score_", None)),
@@ -341,6 +314,26 @@ def _fitted_estimator(estimator):
     except Exception as exc:
         raise ValueError(f"save_model saves fitted estimators: {exc}") from exc
     return estimator, search
+
+
+def check_model_path(path, *, overwrite=False):
+    """The path of a model file to write, checked before anything is fitted or saved.
+
+    Raises :class:`ModelExistsError` for a folder, or an existing file without
+    `overwrite`, and :class:`ModelNotFoundError` when its folder does not exist.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ModelExistsError(f"save_model: {path!r} is a folder; give a file path.")
+    if os.path.lexists(path) and not overwrite:
+        raise ModelExistsError(
+            f"The model file {path!r} exists; pass overwrite=True to replace it, or choose "
+            f"another path.")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise ModelNotFoundError(f"save_model: the folder {folder!r} of {path!r} does not "
+                                 f"exist.")
+    return path
 
 
 def save_model(estimator, path, *, metadata=None, overwrite=False, X=None, y=None,
@@ -435,17 +428,7 @@ def save_model(estimator, path, *, metadata=None, overwrite=False, X=None, y=Non
     import safetensors.torch
     import skops.io
 
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ModelExistsError(f"save_model: {path!r} is a folder; give a file path.")
-    if os.path.lexists(path) and not overwrite:
-        raise ModelExistsError(
-            f"The model file {path!r} exists; pass overwrite=True to replace it, or choose "
-            f"another path.")
-    folder = os.path.dirname(path) or "."
-    if not os.path.isdir(folder):
-        raise ModelNotFoundError(f"save_model: the folder {folder!r} of {path!r} does not "
-                                 f"exist.")
+    path = check_model_path(path, overwrite=overwrite)
     user = {} if metadata is None else metadata
     if not isinstance(user, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}.")
@@ -468,7 +451,7 @@ def save_model(estimator, path, *, metadata=None, overwrite=False, X=None, y=Non
     weights_bytes = safetensors.torch.save(store.tensors, metadata={"format": _FORMAT})
     parts = []
     for record in store.records:
-        parts.append(_jsonable({
+        parts.append(jsonable({
             **record,
             "n_tensors": sum(1 for n in store.tensors if n.startswith(record["key"] + "/")),
             "weights_sha256": _tensors_sha256(store.tensors, record["key"]),
@@ -477,10 +460,10 @@ def save_model(estimator, path, *, metadata=None, overwrite=False, X=None, y=Non
         "format": _FORMAT,
         "format_version": MODEL_FORMAT_VERSION,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(),
+        "versions": library_versions(),
         "estimator": _estimator_info(estimator, search),
         "torch_parts": parts,
-        "training_data": _jsonable(training),
+        "training_data": jsonable(training),
         "files": {
             _SKOPS: {"sha256": _sha256(skops_bytes), "bytes": len(skops_bytes)},
             _WEIGHTS: {"sha256": _sha256(weights_bytes), "bytes": len(weights_bytes)},

@@ -32,6 +32,7 @@ from ._suite import (
     search_methods,
     write_results,
 )
+from ._train import train_model
 
 __all__ = [
     "PAPER_RESULTS",
@@ -59,5 +60,6 @@ __all__ = [
     "network_methods",
     "run_benchmark",
     "search_methods",
+    "train_model",
     "write_results",
 ]

@@ -13,7 +13,6 @@ with the paper, the files and the HTML page.
 import datetime
 import hashlib
 import json
-import platform
 import shutil
 import sys
 import time
@@ -24,6 +23,7 @@ import numpy as np
 
 from ..exceptions import ResultsExistError
 from ..utils._io import write_text_atomic
+from ..utils._records import jsonable, library_versions
 
 __all__ = ["PROTOCOLS", "Protocol", "ProtocolRun", "dataset_fingerprint", "register_protocol",
            "run_protocol"]
@@ -158,31 +158,6 @@ def dataset_fingerprint(X, y, groups):
         _sha(h, out[name])
     out["dataset"] = h.hexdigest()
     return out
-
-
-def _versions():
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": platform.python_version()}
-    for dist in ("skanimal", "torch", "timm", "scikit-learn", "numpy", "skorch", "pandas"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = None
-    return out
-
-
-def _jsonable(value):
-    """Settings as JSON: estimators and other objects by their repr."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    return repr(value)
 
 
 class ProtocolRun:
@@ -565,9 +540,9 @@ def run_protocol(protocol, data=None, *, output, preset="fast", settings=None, s
         "skanimal_run": _RECORD_VERSION,
         "protocol": protocol,
         "preset": preset,
-        "settings": _jsonable({"preset": preset, **resolved}),
+        "settings": jsonable({"preset": preset, **resolved}),
         "command": list(sys.argv if command is None else command),
-        "versions": _versions(),
+        "versions": library_versions(),
         "device": str(resolve_device(resolved.get("device", "auto"))),
         "seeds": {"random_state": random_state},
         "dataset": {"source": source, "builtin": builtin,

@@ -499,7 +499,7 @@ def _feature_key(transformer):
                          if k != "n_jobs")))
 
 
-def _extract(transformer, X, *, chunk_size, progress):
+def _extract(transformer, X, *, chunk_size, progress, return_fitted=False):
     """Fit a stateless transformer and transform X chunk by chunk."""
     transformer = clone(transformer).fit(X[:1])
     parts = []
@@ -507,7 +507,8 @@ def _extract(transformer, X, *, chunk_size, progress):
         parts.append(np.asarray(transformer.transform(X[start:start + chunk_size])))
         if progress is not None:
             progress.update(min(chunk_size, len(X) - start))
-    return np.concatenate(parts)
+    features = np.concatenate(parts)
+    return (features, transformer) if return_fitted else features
 
 
 def method_slug(name):
@@ -886,14 +887,28 @@ def write_results(reports, directory, *, caption=None, overwrite=False):
     ['benchmark_table.csv', 'benchmark_table.md', 'benchmark_subjects.csv']
     Cells: F1 (0-1) / accuracy (%), per held-out subject and pooled over all folds.
     """
-    import pandas as pd
-
-    from ..evaluation import abstention_table, paper_table, to_markdown
     from ..utils._io import write_text_atomic
 
     stale = check_results_folder(directory, overwrite=overwrite)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    texts = result_texts(reports, caption=caption)
+    written = {}
+    for name, text in texts.items():
+        write_text_atomic(directory / name, text)
+        written[directory / name] = text
+    for path in stale:
+        if Path(path).name not in texts:
+            os.unlink(path)
+    return written
+
+
+def result_texts(reports, *, caption=None):
+    """The text of each file :func:`write_results` writes, by file name."""
+    import pandas as pd
+
+    from ..evaluation import abstention_table, paper_table, to_markdown
+
     of = f" ({caption})" if caption else ""
     table = paper_table(reports)
     texts = {
@@ -913,11 +928,4 @@ def write_results(reports, directory, *, caption=None, overwrite=False):
         texts["benchmark_abstention.md"] = (
             f"Pooled over all folds{of}, all images vs images with confidence >= "
             f"{threshold}; in %.\n\n{to_markdown(abstention, float_format='{:.2f}')}{note}")
-    written = {}
-    for name, text in texts.items():
-        write_text_atomic(directory / name, text)
-        written[directory / name] = text
-    for path in stale:
-        if Path(path).name not in texts:
-            os.unlink(path)
-    return written
+    return texts

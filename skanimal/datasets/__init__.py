@@ -9,7 +9,13 @@ each image, for subject-wise cross-validation), ``target_names``, ``frame``
 from ._base import DatasetError, DatasetExistsError, MissingFilesError
 from ._deeplabcut import load_deeplabcut
 from ._grimace import GRIMACE_ACTION_UNITS, make_grimace_faces
-from ._loaders import check_dataset_folder, load_image_folder, load_manifest, save_dataset
+from ._loaders import (
+    check_dataset_folder,
+    load_image_folder,
+    load_manifest,
+    load_new_images,
+    save_dataset,
+)
 from ._unbc import is_unbc_mcmaster, load_unbc_mcmaster, pspi_to_level
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "load_deeplabcut",
     "load_image_folder",
     "load_manifest",
+    "load_new_images",
     "load_unbc_mcmaster",
     "make_grimace_faces",
     "pspi_to_level",

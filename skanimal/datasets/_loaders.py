@@ -23,6 +23,7 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..exceptions import DataError
@@ -46,7 +47,8 @@ from ._base import (
     to_number,
 )
 
-__all__ = ["check_dataset_folder", "load_image_folder", "load_manifest", "save_dataset"]
+__all__ = ["check_dataset_folder", "load_image_folder", "load_manifest", "load_new_images",
+           "save_dataset"]
 
 _REQUIRED = ("path", "label", "subject")
 _BOX = ("x", "y", "width", "height")  # the face box: top-left corner and size
@@ -196,14 +198,21 @@ def load_manifest(path, *, check_files=True, box_scale=1.0, square=False):
     ...     print(data.images[0].box, load_image(data.images[0]).shape)
     (4.0, 2.0, 20.0, 16.0) (20, 25, 3)
     """
+    return _load_manifest(path, required=_REQUIRED, check_files=check_files,
+                          box_scale=box_scale, square=square)
+
+
+def _load_manifest(path, *, required, check_files, box_scale, square):
+    """load_manifest with `required` columns; an absent label or subject column gives
+    None as target or groups."""
     csv = os.path.abspath(os.fspath(path))
     raw = _read_manifest(csv)
 
-    missing = [c for c in _REQUIRED if c not in raw.columns]
+    missing = [c for c in required if c not in raw.columns]
     if missing:
         raise DatasetError(
             f"manifest {csv!r} lacks the required column(s) {', '.join(missing)}; it has "
-            f"{', '.join(map(repr, raw.columns))}. Required: {', '.join(_REQUIRED)}."
+            f"{', '.join(map(repr, raw.columns))}. Required: {', '.join(required)}."
         )
     dupe_cols = raw.columns[raw.columns.duplicated()].tolist()
     if dupe_cols:
@@ -211,7 +220,8 @@ def load_manifest(path, *, check_files=True, box_scale=1.0, square=False):
     if len(raw) == 0:
         raise DatasetError(f"manifest {csv!r} has a header but no rows.")
     raw = raw.reset_index(drop=True)
-    for col in _REQUIRED + (("label_name",) if "label_name" in raw.columns else ()):
+    present = tuple(c for c in _REQUIRED if c in raw.columns)
+    for col in present + (("label_name",) if "label_name" in raw.columns else ()):
         raw[col] = raw[col].astype(str).str.strip()
         # a label_name is free text ("none" is a name): only an empty one is missing
         missing = is_blank(raw[col]) if col == "label_name" else is_missing(raw[col])
@@ -260,6 +270,15 @@ def load_manifest(path, *, check_files=True, box_scale=1.0, square=False):
     if check_files and boxes is not None:
         _check_boxes_within(paths, boxes, csv)
 
+    images = object_array(paths)
+    if boxes is not None:
+        for i in np.flatnonzero(~np.isnan(boxes[:, 0])):
+            images[i] = AugmentedImage(paths[i], box=tuple(boxes[i]), box_scale=box_scale,
+                                       square=square)
+    groups = object_array(frame["subject"]) if "subject" in frame.columns else None
+    if "label" not in frame.columns:
+        return Bunch(images=images, target=None, groups=groups, target_names=None,
+                     frame=frame, DESCR=f"Images listed by the manifest {csv}.")
     target = numeric_labels(raw["label"])
     if target is None:
         target = object_array(raw["label"])
@@ -268,12 +287,9 @@ def load_manifest(path, *, check_files=True, box_scale=1.0, square=False):
         target_names = _names_from_column(target, frame["label_name"], csv)
     else:
         target_names = object_array(np.unique(target))
-    groups = object_array(frame["subject"])
-    images = object_array(paths)
-    if boxes is not None:
-        for i in np.flatnonzero(~np.isnan(boxes[:, 0])):
-            images[i] = AugmentedImage(paths[i], box=tuple(boxes[i]), box_scale=box_scale,
-                                       square=square)
+    if groups is None:
+        return Bunch(images=images, target=target, groups=None, target_names=target_names,
+                     frame=frame, DESCR=f"Images listed by the manifest {csv}.")
     descr = describe("manifest.rst", source=csv, target=target, groups=groups,
                      target_names=target_names)
     return make_bunch(images=images, target=target, groups=groups,
@@ -685,6 +701,165 @@ def load_image_folder(root, *, subject_pattern=None, subject_map=None,
                      target_names=target_names)
     return make_bunch(images=images, target=target, groups=groups,
                       target_names=target_names, frame=frame, descr=descr)
+
+
+# --------------------------------------------------------------------------
+# load_new_images
+# --------------------------------------------------------------------------
+
+
+def _image_files(root, exts):
+    """Visible image files under `root`, recursively, sorted by relative path."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.join(folder, f) for f in files
+                     if not f.startswith(".") and os.path.splitext(f)[1].lower() in exts)
+    return sorted(found, key=lambda p: os.path.relpath(p, root).split(os.sep))
+
+
+@validate_params(
+    {
+        "path": [str, os.PathLike],
+        "subject_pattern": [str, re.Pattern, None],
+        "box_scale": [Interval(Real, 1, None, closed="left")],
+        "square": ["boolean"],
+        "extensions": [tuple, list],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_new_images(path, *, subject_pattern=None, box_scale=1.0, square=False,
+                    extensions=IMAGE_EXTENSIONS):
+    """Load images of new animals to score: a manifest, or a folder of images.
+
+    Unlike the training loaders, labels are not needed (a model predicts
+    them) and subjects are optional (without them, images are summarised per
+    video).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        One of:
+
+        - a manifest CSV as :func:`load_manifest` reads it, where only
+          ``path`` is required: ``label``, ``subject``, ``video``, ``time``,
+          ``session``, a face box ... are used when present (the manifest of
+          :func:`skanimal.video.write_frames` is one);
+        - a folder holding such a ``manifest.csv`` (e.g. the output of
+          ``skanimal frames``), read through it;
+        - any other folder: its image files, searched recursively (hidden
+          files and folders skipped), sorted by relative path. The subject
+          of an image is found by `subject_pattern`, else it is the name of
+          the first-level sub-folder it is in (the ``path/<animal>/<images>``
+          layout); images directly in `path` then have no subject.
+    subject_pattern : str or re.Pattern, default=None
+        For a folder without manifest: a regular expression with a named
+        group ``subject``, searched in each image's path relative to `path`
+        (``/``-separated), e.g. ``r"^(?P<subject>mouse\\d+)_"``.
+    box_scale : float, default=1.0
+        For a manifest with face boxes, as in :func:`load_manifest`.
+    square : bool, default=False
+        For a manifest with face boxes, as in :func:`load_manifest`.
+    extensions : tuple of str, default=(".png", ".jpg", ".jpeg", ".bmp", \
+".tif", ".tiff", ".webp")
+        For a folder without manifest: the image file name extensions.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        images : ndarray of object of shape (n_samples,)
+            Absolute image paths, or lazily cropped
+            :class:`~skanimal.sampling.AugmentedImage` copies for boxed rows.
+        target : ndarray of shape (n_samples,) or None
+            The manifest's ``label`` column, None without one.
+        groups : ndarray of str of shape (n_samples,) or None
+            The subjects, None when they are not known.
+        target_names : ndarray of str or None
+            As in :func:`load_manifest`, None without labels.
+        frame : pandas.DataFrame of shape (n_samples, n_columns)
+            The manifest's columns, or ``path``, ``file`` and (when known)
+            ``subject`` for a folder.
+        DESCR : str
+            Where the images come from.
+
+    Raises
+    ------
+    MissingFilesError
+        If `path` does not exist, or image files of a manifest do not.
+    DatasetError
+        A :class:`ValueError` naming the manifest or folder at fault: a
+        folder without image files, file names the pattern does not match,
+        `subject_pattern` given with a manifest (its ``subject`` column gives
+        the subjects), or a manifest :func:`load_manifest` would refuse for
+        a reason other than a missing label or subject column.
+
+    See Also
+    --------
+    load_manifest : Load a labelled dataset for training.
+    skanimal.scoring.score_animals : Score the images.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from skanimal.datasets import load_new_images
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     for mouse in ("m1", "m2"):
+    ...         os.makedirs(os.path.join(root, mouse))
+    ...         for t in range(2):
+    ...             Image.fromarray(np.zeros((8, 8), np.uint8)).save(
+    ...                 os.path.join(root, mouse, f"frame{t}.png"))
+    ...     data = load_new_images(root)
+    ...     print(len(data.images), list(data.groups), data.target)
+    4 ['m1', 'm1', 'm2', 'm2'] None
+    """
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.exists(path):
+        raise MissingFilesError(f"{path!r} does not exist: give a manifest CSV or a folder "
+                                "of images.", [path])
+    manifest = path if not os.path.isdir(path) else os.path.join(path, "manifest.csv")
+    if os.path.isfile(manifest):
+        if subject_pattern is not None:
+            raise DatasetError(
+                f"subject_pattern applies to a folder of images; {manifest!r} is a manifest, "
+                "whose 'subject' column gives the subjects.")
+        return _load_manifest(manifest, required=("path",), check_files=True,
+                              box_scale=box_scale, square=square)
+    exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
+    paths = _image_files(path, exts)
+    if not paths:
+        raise DatasetError(f"folder {path!r} holds no image files (extensions "
+                           f"{', '.join(exts)}), in it or in its sub-folders.")
+    rel = [os.path.relpath(p, path).replace(os.sep, "/") for p in paths]
+    frame = pd.DataFrame({"path": object_array(paths),
+                          "file": object_array([os.path.basename(p) for p in paths])})
+    if subject_pattern is not None:
+        pattern = re.compile(subject_pattern)
+        if "subject" not in pattern.groupindex:
+            raise DataError(f"subject_pattern {pattern.pattern!r} has no named group "
+                            "'subject'; write it as (?P<subject>...).")
+        found = [pattern.search(r) for r in rel]
+        bad = [r for r, m in zip(rel, found) if m is None or not m.group("subject")]
+        if bad:
+            raise DatasetError(
+                f"folder {path!r}: subject_pattern {pattern.pattern!r} does not find a "
+                f"subject in {len(bad)} of {len(rel)} image path(s), the first: "
+                f"{format_items(map(repr, bad), 5)}.")
+        frame["subject"] = object_array([m.group("subject") for m in found])
+    elif any("/" in r for r in rel):
+        frame["subject"] = object_array([r.split("/")[0] if "/" in r else "" for r in rel])
+        loose = [r for r in rel if "/" not in r]
+        if loose:
+            raise DatasetError(
+                f"folder {path!r} holds images both in sub-folders (one per animal) and "
+                f"directly in it ({format_items(map(repr, loose), 3)}): move those into "
+                "an animal's folder, or give subject_pattern.")
+    groups = frame["subject"].to_numpy() if "subject" in frame.columns else None
+    return Bunch(images=object_array(paths), target=None, groups=groups, target_names=None,
+                 frame=frame, DESCR=f"Image files under {path}.")
 
 
 # --------------------------------------------------------------------------

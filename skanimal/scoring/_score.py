@@ -17,6 +17,7 @@ figures and the files.
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..exceptions import DataError, ResultsExistError
 from ..utils._docs import cite_papers
 from ..utils._io import atomic_path, write_text_atomic
+from ..utils._records import jsonable
 
 __all__ = ["predict_images", "score_animals", "summarize_predictions", "timecourse_figure"]
 
@@ -646,9 +648,9 @@ def score_animals(model, X, output, *, frame=None, threshold="auto", pos_label="
         else:
             items.append({"kind": "figure", "png": figure_png(fig), "caption": caption})
             plt.close(fig)
-    record = {"threshold": threshold_used, "pos_label": _jsonable(pain),
+    record = {"threshold": threshold_used, "pos_label": jsonable(pain),
               "min_rate": min_rate, "summarised_by": by, "n_images": len(predictions),
-              "metadata": _jsonable(metadata or {})}
+              "metadata": jsonable(metadata or {})}
     write_text_atomic(output / "scoring.json", json.dumps(record, indent=2) + "\n")
     files.append(str(output / "scoring.json"))
     page = render_report("skanimal scores of new animals", items, record=record)
@@ -658,12 +660,151 @@ def score_animals(model, X, output, *, frame=None, threshold="auto", pos_label="
                  files=files)
 
 
+@cite_papers("tuttle2018")
+def score_videos(model, videos, output, *, every=10.0, mode="first", min_sharpness=None,
+                 subject_pattern=None, session_pattern=None, image_format="jpg",
+                 threshold="auto", pos_label="auto", class_names=None, baseline=None,
+                 min_rate=1.0, explain=True, overwrite=False, metadata=None):
+    """Sample frames of new animals' videos, score them and write the results.
+
+    The aMGS paper's analysis (Tuttle et al., 2018): one frame every 10
+    seconds of each video, each scored by the model, the unconfident ones
+    discarded, % pain per animal, the exclusion of a video with too few
+    confident frames, and difference scores against the baseline session.
+    The frames are written to ``output/frames`` (with its ``manifest.csv``,
+    exactly as :func:`skanimal.video.write_frames` writes them) and scored
+    from there, so scoring a video gives the same rows as writing its frames
+    and scoring that folder.
+
+    Parameters
+    ----------
+    model : fitted classifier
+        E.g. :func:`skanimal.load_model`'s result.
+    videos : str, os.PathLike or list of them
+        The video files; they are only read.
+    output : str or os.PathLike
+        The folder written (created if needed).
+    every : float or None, default=10.0
+        Seconds between sampled frames (the aMGS paper's 10), or None for
+        every frame; see :func:`skanimal.video.sample_frames`.
+    mode : {"first", "sharpest"}, default="first"
+        See :func:`skanimal.video.sample_frames`.
+    min_sharpness : float, default=None
+        See :func:`skanimal.video.sample_frames`.
+    subject_pattern : str or re.Pattern, default=None
+        A regular expression with a named group ``subject`` searched in each
+        video's file name, e.g. ``r"^(?P<subject>mouse\\d+)_"``; without it,
+        results are per video.
+    session_pattern : str or re.Pattern, default=None
+        A regular expression with a named group ``session`` searched in each
+        video's file name, e.g. ``r"_(?P<session>baseline|post\\w*)"``: adds
+        difference scores of each session against `baseline`.
+    image_format : {"jpg", "png"}, default="jpg"
+        The frames' file format.
+    threshold : float, "auto" or None, default="auto"
+        As in :func:`predict_images`.
+    pos_label : object, default="auto"
+        As in :func:`predict_images`.
+    class_names : sequence of str or dict, default=None
+        As in :func:`predict_images`.
+    baseline : str, default=None
+        As in :func:`score_animals`.
+    min_rate : float, default=1.0
+        As in :func:`summarize_predictions`.
+    explain : bool, default=True
+        As in :func:`score_animals`.
+    overwrite : bool, default=False
+        Replace the frames and scores of an earlier run in `output`;
+        otherwise such a folder is refused before any video is decoded.
+    metadata : dict, default=None
+        As in :func:`score_animals`.
+
+    Returns
+    -------
+    result : :class:`~sklearn.utils.Bunch`
+        As :func:`score_animals` returns it, plus ``manifest`` (the frames'
+        manifest).
+
+    Raises
+    ------
+    skanimal.exceptions.VideoReadError
+        A video cannot be read (the frames read before the error are kept in
+        ``output/frames``).
+    ResultsExistError
+        If `output` holds frames or scores and `overwrite` is False.
+    skanimal.exceptions.DataError
+        A pattern finds no subject or session in a video's file name.
+
+    See Also
+    --------
+    score_animals : The same on images.
+    skanimal.video.write_frames : The frames alone.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import av, numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skanimal.datasets import make_grimace_faces
+    >>> from skanimal.features import LBPFeatures
+    >>> from skanimal.pipeline import make_pipeline
+    >>> from skanimal.scoring import score_videos
+    >>> faces = make_grimace_faces(n_samples=60, image_size=48, random_state=0)
+    >>> model = make_pipeline(LBPFeatures(image_size=(48, 48)), LogisticRegression())
+    >>> model = model.fit(faces.images, faces.target)
+    >>> folder = tempfile.mkdtemp()
+    >>> video = os.path.join(folder, "mouse1.mp4")
+    >>> with av.open(video, "w") as out:  # 30 s at 2 fps
+    ...     stream = out.add_stream("mpeg4", rate=2)
+    ...     stream.width, stream.height, stream.pix_fmt = 48, 48, "yuv420p"
+    ...     for i in range(60):
+    ...         frame = av.VideoFrame.from_ndarray(faces.images[i], format="rgb24")
+    ...         out.mux(stream.encode(frame))
+    ...     out.mux(stream.encode())
+    >>> result = score_videos(model, video, os.path.join(folder, "scores"),
+    ...                       subject_pattern=r"^(?P<subject>mouse\\d+)")
+    >>> list(result.predictions["time"])
+    [0.0, 10.0, 20.0]
+    >>> int(result.summary.loc["mouse1", "n_images"])
+    3
+    """
+    from ..datasets import load_new_images
+    from ..video import write_frames
+    from ..video._frames import _video_paths
+
+    paths = _video_paths(videos)
+    sessions = None
+    if session_pattern is not None:
+        pattern = re.compile(session_pattern)
+        if "session" not in pattern.groupindex:
+            raise DataError(f"session_pattern {pattern.pattern!r} has no named group "
+                            "'session'; write it as (?P<session>...).")
+        sessions = {}
+        for p in paths:
+            m = pattern.search(os.path.basename(p))
+            if m is None or not m.group("session"):
+                raise DataError(f"session_pattern {pattern.pattern!r} finds no session in "
+                                f"the file name of the video {p!r}.")
+            sessions[os.path.abspath(p)] = m.group("session")
+    output = _check_output(output, overwrite)
+    manifest = write_frames(paths, output / "frames", every=every, mode=mode,
+                            min_sharpness=min_sharpness, subject_pattern=subject_pattern,
+                            image_format=image_format, overwrite=overwrite)
+    data = load_new_images(manifest)
+    frame = data.frame
+    if sessions is not None:
+        frame = frame.assign(session=[sessions[os.path.abspath(v)] for v in frame["video"]])
+    result = score_animals(model, data.images, output, frame=frame, threshold=threshold,
+                           pos_label=pos_label, class_names=class_names, baseline=baseline,
+                           min_rate=min_rate, frame_interval=every, explain=explain,
+                           overwrite=overwrite, metadata=metadata)
+    result.manifest = manifest
+    result.files.insert(0, manifest)
+    return result
+
+
 def _safe_name(text):
     keep = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(text))
     return keep[:60] or "all"
 
-
-def _jsonable(value):
-    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item")
-                                 else str(v)))
 
