@@ -50,3 +50,55 @@ def test_readme_snippet_runs_standalone(index, tmp_path, cache_dir, monkeypatch,
     if "to_markdown(report" in code:
         # counts print as integers, not as 40.0000
         assert re.search(r"\| pooled +\| +\d+ \|", printed)
+
+
+_SCORING = re.compile(r"^## Score your own videos\n.*?^```bash\n(.*?)^```",
+                      re.DOTALL | re.MULTILINE)
+
+
+def test_readme_scoring_commands_run_as_written(tmp_path, cache_dir, monkeypatch, capsys):
+    """The three commands of "Score your own videos", on files named as they name them."""
+    import glob
+    import shlex
+
+    import av
+    import numpy as np
+    import pandas as pd
+
+    from skanimal.cli import main
+    from skanimal.datasets import make_grimace_faces, save_dataset
+
+    commands = [line for line in _SCORING.search(README.read_text()).group(1).splitlines()
+                if line.strip()]
+    assert [shlex.split(c)[1] for c in commands] == ["train", "frames", "predict"]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SKANIMAL_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    faces = make_grimace_faces(n_samples=60, image_size=48, random_state=4)
+    save_dataset(faces, "faces")
+    (tmp_path / "cage").mkdir()
+    for k, name in enumerate(("mouse1_baseline", "mouse1_post", "mouse2_baseline")):
+        with av.open(f"cage/{name}.mp4", "w") as out:  # 40 s at 1 fps
+            stream = out.add_stream("mpeg4", rate=1)
+            stream.width = stream.height = 48
+            stream.pix_fmt = "yuv420p"
+            for i in range(40):
+                image = faces.images[(20 * k + i) % 60]
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            out.mux(stream.encode())
+    for command in commands:
+        argv = []
+        for arg in shlex.split(command)[1:]:  # the shell's glob expansion
+            argv += sorted(glob.glob(arg)) if "*" in arg else [arg]
+        assert main(argv) == 0, command
+    capsys.readouterr()
+    frames = pd.read_csv("frames/manifest.csv")
+    assert sorted(set(frames["time"])) == [0.0, 10.0, 20.0, 30.0]
+    summary = pd.read_csv("scores/summary.csv", index_col="subject")
+    assert list(summary.index) == ["mouse1", "mouse2"]
+    assert list(summary["n_images"]) == [8, 4]
+    pred = pd.read_csv("scores/predictions.csv")
+    assert np.array_equal(pred["abstained"], pred["confidence"] < 0.75)
+    diff = pd.read_csv("scores/differences.csv")
+    assert set(diff["treatment_session"]) == {"post"}
+    assert (tmp_path / "scores" / "report.html").is_file()
