@@ -76,28 +76,24 @@ def _int_at_least(low):
 _positive_int = _int_at_least(1)
 
 
-def _subject_pattern_arg(text):
-    try:
-        pattern = re.compile(text)
-    except re.error as exc:
-        raise argparse.ArgumentTypeError(f"not a regular expression ({exc}): {text!r}") from None
-    if "subject" not in pattern.groupindex:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} has no named group 'subject'; write it as (?P<subject>...), e.g. "
-            r"'^(?P<subject>rat\d+)_'")
-    return text
+def _pattern_arg(group, example):
+    """A parser of a regular expression with the named group `group`."""
+    def parse(text):
+        try:
+            pattern = re.compile(text)
+        except re.error as exc:
+            raise argparse.ArgumentTypeError(
+                f"not a regular expression ({exc}): {text!r}") from None
+        if group not in pattern.groupindex:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} has no named group {group!r}; write it as (?P<{group}>...), e.g. "
+                f"'{example}'")
+        return text
+    return parse
 
 
-def _session_pattern_arg(text):
-    try:
-        pattern = re.compile(text)
-    except re.error as exc:
-        raise argparse.ArgumentTypeError(f"not a regular expression ({exc}): {text!r}") from None
-    if "session" not in pattern.groupindex:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} has no named group 'session'; write it as (?P<session>...), e.g. "
-            "'_(?P<session>baseline|post)'")
-    return text
+_subject_pattern_arg = _pattern_arg("subject", r"^(?P<subject>rat\d+)_")
+_session_pattern_arg = _pattern_arg("session", "_(?P<session>baseline|post)")
 
 
 def _cv_arg(text):
