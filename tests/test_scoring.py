@@ -121,3 +121,28 @@ def test_score_animals_writes_the_files_and_refuses_to_overwrite(model, tmp_path
     with pytest.raises(ResultsExistError, match="overwrite"):
         score_animals(model, faces.images, tmp_path, frame=frame)
     assert (tmp_path / "summary.csv").read_bytes() == before
+
+
+def test_a_painseeker_report_shows_its_attention_beta(faces, tmp_path):
+    import warnings
+
+    from skanimal.nets import PainSeekerClassifier
+
+    images, frame = faces.images[:24], faces.frame[:24]
+    net = PainSeekerClassifier(backbone="test_resnet", weights=None, image_size=64,
+                               train_resize=64, hflip=False, k_high=2, max_epochs=1,
+                               batch_size=12, train_split=None, verbose=0, device="cpu",
+                               random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # random test weights
+        net.fit(images, faces.target[:24])
+    result = score_animals(net, images, tmp_path, frame=frame, threshold=None)
+    page = (tmp_path / "report.html").read_text()
+    assert "region attention beta" in page and "EigenCAM" not in page
+    assert page.count("<img") == len(result.summary) + 1  # the time courses, the overlays
+    # the overlays are beta of the most and least confident images
+    conf = result.predictions["confidence"].to_numpy()
+    order = np.argsort(-conf, kind="stable")
+    shown = np.unique(np.concatenate([order[:4], order[-4:]]))
+    maps = net.attention_maps(images[shown])
+    assert maps.shape[0] == len(shown) and np.allclose(maps.sum(axis=(1, 2)), 1, atol=1e-5)

@@ -473,6 +473,7 @@ def _explainable(model):
 def _explanation_figure(model, X, predictions, n=4):
     """EigenCAM over the most and least confident images; (figure, caption) or (None, why)."""
     from ..explain import eigencam, plot_attention_grid
+    from ..nets import PainSeekerClassifier
     from ..utils._folds import _index
 
     step = _explainable(model)
@@ -486,16 +487,19 @@ def _explanation_figure(model, X, predictions, n=4):
     pos = np.unique(np.concatenate([order[:n], order[-n:]]))
     pos = pos[np.argsort(-conf[pos], kind="stable")]
     shown = _index(X, pos)
-    try:
-        maps = eigencam(step, shown)
+    beta = isinstance(step, PainSeekerClassifier)
+    try:  # PainSeeker's own attention beta (Liu et al., 2025), EigenCAM otherwise
+        maps = step.attention_maps(shown) if beta else eigencam(step, shown)
     except (DataError, ValueError) as exc:
-        return None, f"no EigenCAM overlays: {exc}"
+        return None, f"no {'attention' if beta else 'EigenCAM'} overlays: {exc}"
     titles = [f"{predictions['label'].iloc[i]} ({conf[i]:.2f})" for i in pos]
     fig = plot_attention_grid(shown, maps, titles=titles, n_cols=min(len(pos), 8))
-    return fig, ("EigenCAM (the first principal component of the network's last "
-                 "activations; class-independent) over the most confident images (left) "
-                 "and the least confident ones (right); titles: predicted class "
-                 "(confidence).")
+    what = ("PainSeeker's region attention beta (one weight per face region; the regions "
+            "it uses to decide)" if beta else
+            "EigenCAM (the first principal component of the network's last activations; "
+            "class-independent)")
+    return fig, (f"{what} over the most confident images (left) and the least confident "
+                 "ones (right); titles: predicted class (confidence).")
 
 
 @cite_papers("tuttle2018")
@@ -536,8 +540,9 @@ def score_animals(model, X, output, *, frame=None, threshold="auto", pos_label="
     frame_interval : float, default=None
         As in :func:`summarize_predictions`.
     explain : bool, default=True
-        Add EigenCAM overlays of the most and least confident images to the
-        report (for models with a network).
+        Add overlays of the most and least confident images to the report,
+        for models with a network: PainSeeker's attention ``beta``, EigenCAM
+        for the others.
     overwrite : bool, default=False
         Replace the scores of an earlier run in `output`; otherwise such a
         folder is refused before anything is computed.
