@@ -489,3 +489,242 @@ def test_manifest_box_check_uses_the_exif_orientation(tmp_path):
     with pytest.raises(DatasetError, match=r"m\.csv.*not within its image on data row\(s\) 1 "
                                            r".*20x30 pixels"):
         load_manifest(csv)  # x + width = 28 fits the stored 30 x 20 pixels, not the image
+
+
+# --------------------------------------------------------------------------
+# DeepLabCut files indexed by image paths (labelled data, analysed images)
+# --------------------------------------------------------------------------
+
+LABELLED = ["img0000.png", "img0001.png", "img0002.png", "img0003.png"]
+
+
+def _labelled_project(tmp_path, photo):
+    """A DeepLabCut project folder with the four frames of labelled data of video1."""
+    folder = tmp_path / "project" / "labeled-data" / "video1"
+    folder.mkdir(parents=True)
+    for name in LABELLED:
+        shutil.copy(photo, folder / name)
+    return folder
+
+
+def _labelled_rows(index_cells):
+    """Hand-labelled rows: the face keypoints' x, y, empty where likelihood < 0.8."""
+    header = [
+        "scorer" + "," * (len(index_cells[0]) - 1) + "," + ",".join([SCORER] * 2 * len(FACE)),
+        "bodyparts" + "," * (len(index_cells[0]) - 1) + "," + ",".join(
+            p for p in FACE for _ in range(2)),
+        "coords" + "," * (len(index_cells[0]) - 1) + "," + ",".join(["x", "y"] * len(FACE)),
+    ]
+    rows = []
+    for cells, points in zip(index_cells, KEYPOINTS[:, :4]):
+        values = [f"{v:g}" if lik >= 0.8 else "" for x, y, lik in points for v in (x, y)]
+        rows.append(",".join(list(cells) + values))
+    return "\n".join(header + rows) + "\n"
+
+
+def _labelled_expected(frame, folder):
+    """The boxes of the hand-labelled rows, computed by hand; frame 2 has no label."""
+    expected = _expected([0, 1, 3])
+    np.testing.assert_allclose(frame[["x", "y", "width", "height"]].to_numpy(float),
+                               expected[["x", "y", "width", "height"]].to_numpy(float))
+    np.testing.assert_array_equal(frame["n_keypoints"], expected["n_keypoints"])
+    assert frame["path"].tolist() == [str(folder / LABELLED[f]) for f in (0, 1, 3)]
+
+
+@pytest.mark.parametrize("form", ["three columns", "one column", "windows separators",
+                                  "hdf5", "analysed images"])
+def test_deeplabcut_files_indexed_by_image_paths(tmp_path, photo, form):
+    folder = _labelled_project(tmp_path, photo)
+    names = [f"labeled-data/video1/{n}" for n in LABELLED]
+    if form == "three columns":  # DeepLabCut >= 2.2: labeled-data, video1, img0000.png
+        text = _labelled_rows([n.split("/") for n in names])
+    elif form == "one column":
+        text = _labelled_rows([[n] for n in names])
+    elif form == "windows separators":  # a project labelled on Windows
+        text = _labelled_rows([[n.replace("/", "\\")] for n in names])
+    elif form == "analysed images":  # the images' file names, the file beside them
+        text = _labelled_rows([[n] for n in LABELLED])
+    csv = folder / f"CollectedData_{SCORER}.csv"
+    if form == "hdf5":
+        csv.write_text(_labelled_rows([n.split("/") for n in names]))
+        table = pd.read_csv(csv, header=[0, 1, 2], index_col=[0, 1, 2])
+        assert isinstance(table.index, pd.MultiIndex) and table.index.nlevels == 3
+        csv.unlink()
+        file = csv.with_suffix(".h5")
+        table.to_hdf(file, key="keypoints", mode="w")  # as DeepLabCut saves labelled data
+    else:
+        file = csv
+        file.write_text(text)
+    with pytest.warns(UserWarning, match=rf"CollectedData_{SCORER}\.(csv|h5).*1 of 4 frames"):
+        boxes = load_deeplabcut(file)
+    # labelled data without likelihood: every labelled keypoint counts
+    _labelled_expected(boxes.frame, folder)
+    assert list(boxes.frame.columns) == ["path", "image", "x", "y", "width", "height",
+                                         "n_keypoints"]
+    shown = LABELLED if form == "analysed images" else names
+    assert boxes.frame["image"].tolist() == [shown[f] for f in (0, 1, 3)]
+    assert boxes.dropped.to_dict("list") == {"path": [str(folder / LABELLED[2])],
+                                             "image": [shown[2]],
+                                             "reason": ["no confident keypoint"]}
+    # each row's image is boxed as a crop of its own file
+    for face, (x, y, w, h) in zip(boxes.images, _expected([0, 1, 3])[["x", "y", "width",
+                                                                       "height"]].to_numpy()):
+        assert face.path == str(folder / LABELLED[0 if face.path.endswith("0.png") else 1
+                                                  if face.path.endswith("1.png") else 3])
+        np.testing.assert_array_equal(load_image(face),
+                                      _hand_crop(photo, (x, y, x + w, y + h)))
+    # root= names the folder the image paths are relative to
+    elsewhere = tmp_path / "copy"
+    shutil.copytree(tmp_path / "project", elsewhere)
+    base = elsewhere / "labeled-data" / "video1" if form == "analysed images" else elsewhere
+    with pytest.warns(UserWarning):
+        moved = load_deeplabcut(file, root=base)
+    _labelled_expected(moved.frame, elsewhere / "labeled-data" / "video1")
+
+
+def test_deeplabcut_image_paths_mapped_through_images(tmp_path, photo):
+    folder = _labelled_project(tmp_path, photo)
+    csv = folder / "CollectedData.csv"
+    csv.write_text(_labelled_rows([["labeled-data", "video1", n] for n in LABELLED]))
+    moved = tmp_path / "frames"
+    shutil.move(folder, moved)  # the images (and the file) are no longer in the project
+    # a mapping by the file's image path, as one text or the three index cells
+    mapping = {"labeled-data/video1/img0000.png": "img0000.png",
+               ("labeled-data", "video1", "img0003.png"): "img0003.png",
+               "labeled-data/video1/img0002.png": "img0002.png",
+               "labeled-data/video1/absent.png": "img0001.png"}
+    with pytest.warns(UserWarning, match=r"CollectedData\.csv': 2 of 4 frames dropped"):
+        boxes = load_deeplabcut(moved / "CollectedData.csv", images=mapping, root=moved)
+    assert boxes.frame["path"].tolist() == [str(moved / "img0000.png"),
+                                            str(moved / "img0003.png")]
+    expected = _expected([0, 3])
+    np.testing.assert_allclose(boxes.frame[["x", "y", "width", "height"]].to_numpy(float),
+                               expected[["x", "y", "width", "height"]].to_numpy(float))
+    assert sorted(zip(boxes.dropped["image"], boxes.dropped["reason"])) == [
+        ("labeled-data/video1/absent.png", "not in the file"),
+        ("labeled-data/video1/img0002.png", "no confident keypoint")]
+    x, y, w, h = expected.loc[1, ["x", "y", "width", "height"]]
+    np.testing.assert_array_equal(load_image(boxes.images[1]),
+                                  _hand_crop(photo, (x, y, x + w, y + h)))
+    # a frame with image and path carries its other columns over
+    table = pd.DataFrame({"image": ["labeled-data/video1/img0001.png"],
+                          "path": [str(moved / "img0001.png")], "label": [2]})
+    one = load_deeplabcut(moved / "CollectedData.csv", images=table)
+    assert one.frame[["path", "image", "label"]].values.tolist() == [
+        [str(moved / "img0001.png"), "labeled-data/video1/img0001.png", 2]]
+    np.testing.assert_allclose(one.frame.loc[0, ["x", "y", "width", "height"]].to_numpy(float),
+                               _expected([1]).loc[0, ["x", "y", "width", "height"]]
+                               .to_numpy(float))
+
+
+def test_deeplabcut_image_path_errors_name_the_file(tmp_path, photo):
+    folder = _labelled_project(tmp_path, photo)
+    csv = folder / "CollectedData.csv"
+    csv.write_text(_labelled_rows([["labeled-data", "video1", n] for n in LABELLED]))
+    (folder / "img0001.png").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(MissingFilesError, match=r"CollectedData\.csv' do not exist.*"
+                                                    r"img0001\.png"):
+            load_deeplabcut(csv)
+        with pytest.raises(DatasetError, match=r"CollectedData\.csv' is indexed by image "
+                                               r"paths.*frames="):
+            load_deeplabcut(csv, frames=[0])
+        with pytest.raises(DatasetError, match=r"CollectedData\.csv' is indexed by image "
+                                               r"paths: images must map.*\['path'\]"):
+            load_deeplabcut(csv, images=pd.DataFrame({"path": ["a.png"]}))
+        twice = [LABELLED[0], LABELLED[2], LABELLED[0]]
+        csv.write_text(_labelled_rows([["labeled-data", "video1", n] for n in twice]))
+        with pytest.raises(DatasetError, match=r"CollectedData\.csv' lists the image\(s\) "
+                                               "labeled-data/video1/img0000.png more than"):
+            load_deeplabcut(csv)
+
+
+def _multi_animal_table(index):
+    """Two mice with nose and eyes, and the unique body part of DeepLabCut's 'single'."""
+    rng = np.random.default_rng(7)
+    tuples = [(SCORER, ind, bp, c) for ind in ("mouse1", "mouse2")
+              for bp in ("nose", "left_eye", "right_eye") for c in ("x", "y", "likelihood")]
+    tuples += [(SCORER, "single", "feeder", c) for c in ("x", "y", "likelihood")]
+    columns = pd.MultiIndex.from_tuples(tuples, names=["scorer", "individuals", "bodyparts",
+                                                       "coords"])
+    values = np.empty((len(index), len(tuples)))
+    values[:, 0::3] = rng.uniform(0, 39, (len(index), len(tuples) // 3)).round(2)
+    values[:, 1::3] = rng.uniform(0, 29, (len(index), len(tuples) // 3)).round(2)
+    values[:, 2::3] = rng.uniform(0.5, 1.0, (len(index), len(tuples) // 3)).round(3)
+    return pd.DataFrame(values, columns=columns, index=index)
+
+
+def _multi_animal_expected(table, threshold=0.8):
+    rows = []
+    for k, key in enumerate(table.index):
+        for ind in ("mouse1", "mouse2"):
+            block = table[SCORER][ind]
+            pts = np.array([[block[bp][c].iloc[k] for c in ("x", "y", "likelihood")]
+                            for bp in ("nose", "left_eye", "right_eye")])
+            ok = pts[:, 2] >= threshold
+            if ok.sum() == 0:
+                continue
+            x0, y0 = pts[ok, 0].min(), pts[ok, 1].min()
+            if pts[ok, 0].max() == x0 or pts[ok, 1].max() == y0:
+                continue
+            rows.append([key, ind, x0, y0, pts[ok, 0].max() - x0, pts[ok, 1].max() - y0,
+                         ok.sum()])
+    return pd.DataFrame(rows, columns=["key", "individual", "x", "y", "width", "height",
+                                       "n_keypoints"])
+
+
+def _same_boxes(frame, expected, key):
+    got = frame.sort_values([key, "individual"]).reset_index(drop=True)
+    want = expected.sort_values(["key", "individual"]).reset_index(drop=True)
+    assert got[key].tolist() == want["key"].tolist()
+    assert got["individual"].tolist() == want["individual"].tolist()
+    np.testing.assert_allclose(got[["x", "y", "width", "height"]].to_numpy(float),
+                               want[["x", "y", "width", "height"]].to_numpy(float))
+    np.testing.assert_array_equal(got["n_keypoints"], want["n_keypoints"])
+
+
+def test_deeplabcut_multi_animal_hdf5_agrees_with_csv(tmp_path):
+    table = _multi_animal_table(pd.RangeIndex(6))
+    table.to_csv(tmp_path / "videoDLC.csv")
+    # as DeepLabCut writes a multi-animal video's tracks
+    table.to_hdf(tmp_path / "videoDLC.h5", key="df_with_missing", format="table", mode="w")
+    assert pd.read_hdf(tmp_path / "videoDLC.h5").columns.nlevels == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        from_csv = load_deeplabcut(tmp_path / "videoDLC.csv")
+        from_h5 = load_deeplabcut(tmp_path / "videoDLC.h5")
+    expected = _multi_animal_expected(table)
+    assert 0 < len(expected) < 12  # some frame-animal pairs dropped
+    _same_boxes(from_h5.frame, expected, "frame")
+    pd.testing.assert_frame_equal(from_csv.frame, from_h5.frame)
+    pd.testing.assert_frame_equal(from_csv.dropped, from_h5.dropped)
+    assert from_h5.n_dropped == 12 - len(expected)
+    assert from_h5.bodyparts == ["nose", "left_eye", "right_eye"]
+
+
+def test_deeplabcut_multi_animal_labelled_data(tmp_path, photo):
+    folder = _labelled_project(tmp_path, photo)
+    index = pd.MultiIndex.from_tuples([("labeled-data", "video1", n) for n in LABELLED])
+    table = _multi_animal_table(index)
+    table.to_csv(folder / "CollectedData.csv")  # four header rows, three index columns
+    table.to_hdf(folder / "CollectedData.h5", key="keypoints", mode="w")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        from_csv = load_deeplabcut(folder / "CollectedData.csv")
+        from_h5 = load_deeplabcut(folder / "CollectedData.h5")
+    expected = _multi_animal_expected(table)
+    expected["key"] = ["/".join(k) for k in expected["key"]]
+    _same_boxes(from_csv.frame, expected, "image")
+    pd.testing.assert_frame_equal(from_csv.frame, from_h5.frame)
+    assert list(from_csv.frame.columns[:3]) == ["path", "image", "individual"]
+    assert (from_csv.frame["path"] == [str(folder / i.rsplit("/", 1)[1])
+                                       for i in from_csv.frame["image"]]).all()
+    for face, row in zip(from_csv.images, from_csv.frame.itertuples()):
+        assert face.box == (row.x, row.y, row.width, row.height)
+        # the box's size rounds half up, then its corner about its centre
+        w, h = np.floor(row.width + 0.5), np.floor(row.height + 0.5)
+        left = np.floor(row.x + row.width / 2 - w / 2 + 0.5)
+        top = np.floor(row.y + row.height / 2 - h / 2 + 0.5)
+        region = (max(left, 0), max(top, 0), min(left + w, W), min(top + h, H))
+        np.testing.assert_array_equal(load_image(face), _hand_crop(photo, region))

@@ -128,10 +128,27 @@ def _keypoints(table, individual, bodyparts, source):
     return values("x"), values("y"), lik
 
 
-def _frame_index(index, root):
-    """The rows' frame numbers (int array) or image paths (list of str)."""
+def _image_name(value):
+    """An image path of DeepLabCut's index as one ``/``-separated text.
+
+    Older DeepLabCut versions write a single index column, with the separators
+    of the operating system (``labeled-data\\video1\\img001.png`` on Windows),
+    newer ones three (``labeled-data``, ``video1``, ``img001.png``).
+    """
+    parts = value if isinstance(value, tuple) else (value,)
+    pieces = []
+    for part in parts:
+        if part is None or (isinstance(part, float) and np.isnan(part)):
+            continue
+        pieces += [q for q in str(part).strip().replace("\\", "/").split("/") if q]
+    absolute = not isinstance(value, tuple) and str(value).strip().startswith("/")
+    return "/" * absolute + "/".join(pieces)
+
+
+def _frame_index(index):
+    """The rows' frame numbers (int array) or image names (list of str)."""
     if isinstance(index, pd.MultiIndex):  # labelled-data style: folder, video, file
-        return None, [os.path.join(root, *map(str, parts)) for parts in index]
+        return None, [_image_name(tuple(parts)) for parts in index]
     values = index.to_numpy()
     if values.dtype.kind in "iu":
         return values.astype(np.int64), None
@@ -140,7 +157,34 @@ def _frame_index(index, root):
     text = [str(v) for v in values]
     if all(t.strip().lstrip("-").isdigit() for t in text):
         return np.array([int(t) for t in text], dtype=np.int64), None
-    return None, [os.path.join(root, t) for t in text]
+    return None, [_image_name(v) for v in values]
+
+
+def _join(folder, name):
+    return name if name.startswith("/") else os.path.join(folder, *name.split("/"))
+
+
+def _image_folder(names, base):
+    """The folder the image names are relative to: ``base`` or the nearest folder above.
+
+    DeepLabCut's labelled data (``CollectedData_*.csv`` in
+    ``project/labeled-data/video1``) names its images relative to the project
+    folder (``labeled-data/video1/img001.png``), its analysed images relative
+    to their own folder: the nearest folder, from the file's up, in which all
+    the images exist (else the one holding most of them; else ``base``).
+    """
+    unique = list(dict.fromkeys(names))
+    best, best_count, folder = base, 0, base
+    while True:
+        count = sum(os.path.isfile(_join(folder, n)) for n in unique)
+        if count == len(unique):
+            return folder
+        if count > best_count:
+            best, best_count = folder, count
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return best
+        folder = parent
 
 
 # --------------------------------------------------------------------------
@@ -170,6 +214,35 @@ def _boxes(x, y, lik, likelihood, min_keypoints):
     reason[(n > 0) & (n < min_keypoints)] = f"fewer than {min_keypoints} confident keypoints"
     reason[n == 0] = "no confident keypoint"
     return left, top, width, height, n, reason
+
+
+def _match_image_names(images, video, root, source):
+    """`images` for a file indexed by image paths: a frame with ``image`` and ``path``."""
+    if isinstance(images, Mapping):
+        images = pd.Series(list(images.values()), index=list(images.keys()), dtype=object)
+    if isinstance(images, pd.Series):
+        images = pd.DataFrame({"image": list(images.index), "path": images.to_numpy()})
+    images = images.reset_index(drop=True)
+    if not {"image", "path"} <= set(images.columns):
+        raise DatasetError(
+            f"DeepLabCut file {source} is indexed by image paths: images must map them "
+            "to image files (a dict or Series from the file's image path to the image "
+            "file, or a frame with columns 'image' and 'path'); it has "
+            f"{list(images.columns)}.")
+    if "video" in images.columns and video is not None:
+        images = images[images["video"].astype(str) == str(video)].reset_index(drop=True)
+        if images.empty:
+            raise DatasetError(f"images has no row of video {video!r} (for {source}).")
+    names = [_image_name(tuple(v) if isinstance(v, (tuple, list)) else v)
+             for v in images["image"]]
+    if len(set(names)) != len(names):
+        twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+        raise DatasetError(f"images lists the image(s) {format_items(twice)} of DeepLabCut "
+                           f"file {source} more than once.")
+    paths = [os.fspath(p) for p in images["path"]]
+    if root is not None:
+        paths = [os.path.join(root, p) for p in paths]
+    return images.assign(image=names, path=paths)
 
 
 def _match_images(images, video, fps, root, source):
@@ -218,19 +291,20 @@ def _match_images(images, video, fps, root, source):
     return images.assign(path=paths)
 
 
-def _clip_to_images(frame):
+def _clip_to_images(frame, source):
     """Clip every box to its image file (read from its header), or name missing files."""
     absent = [p for p in dict.fromkeys(frame["path"]) if not os.path.isfile(p)]
     if absent:
         raise MissingFilesError(
-            f"{len(absent)} image file(s) of the DeepLabCut boxes do not exist, the first: "
-            f"{format_items(map(repr, absent), 5)}.", absent)
+            f"{len(absent)} image file(s) of the boxes of DeepLabCut file {source} do not "
+            f"exist, the first: {format_items(map(repr, absent), 5)}.", absent)
     sizes = {}
     for p in dict.fromkeys(frame["path"]):
         try:
             sizes[p] = _oriented_size(p)
         except ImageReadError as exc:
-            raise DatasetError(f"cannot read an image of the DeepLabCut boxes: {exc}") from None
+            raise DatasetError(f"cannot read an image of the boxes of DeepLabCut file "
+                               f"{source}: {exc}") from None
     width = np.array([sizes[p][0] for p in frame["path"]], dtype=float)
     height = np.array([sizes[p][1] for p in frame["path"]], dtype=float)
     x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
@@ -282,7 +356,9 @@ def load_deeplabcut(path, *, bodyparts=None, likelihood=0.8, video=None, frames=
         ``scorer``, ``bodyparts``, ``coords``, or four with ``individuals``
         for a multi-animal project; ``coords`` are ``x``, ``y``,
         ``likelihood``; the index is the frame number, or the image path
-        for analysed images and labelled data), its HDF5 file (``.h5``, read
+        for analysed images and labelled data: one column
+        ``labeled-data/video1/img001.png`` or, in newer DeepLabCut versions,
+        three, ``labeled-data``, ``video1``, ``img001.png``), its HDF5 file (``.h5``, read
         with :func:`pandas.read_hdf`, table ``df_with_missing`` when there
         are several), or that table already loaded. A table without
         ``likelihood`` (hand-labelled data) counts every given keypoint as
@@ -307,7 +383,11 @@ def load_deeplabcut(path, *, bodyparts=None, likelihood=0.8, video=None, frames=
         (seconds; needs ``fps``), such as the manifest that
         ``skanimal.video.sample_frames`` writes (``path, video, time``). Only
         these frames are kept; their other columns are carried over, and
-        their boxes are clipped to the image (whose header is read).
+        their boxes are clipped to the image (whose header is read). For a
+        file indexed by image paths: a mapping (or Series) from the file's
+        image paths (``"labeled-data/video1/img001.png"`` or the tuple of the
+        three index columns) to image files, or a frame with columns
+        ``image`` (those paths) and ``path``; only these images are kept.
     fps : float, default=None
         The video's frame rate, turning the ``time`` of ``images`` into frame
         numbers (``round(time * fps)``; exact for constant-frame-rate video).
@@ -321,9 +401,11 @@ def load_deeplabcut(path, *, bodyparts=None, likelihood=0.8, video=None, frames=
         Grow each box in ``images`` to a square.
     root : str or os.PathLike, default=None
         The folder that relative image paths are in: those of ``images``
-        and those of a file indexed by image paths (by default the
-        DeepLabCut file's folder for the latter, and the paths of ``images``
-        as given).
+        and those of a file indexed by image paths. By default the paths of
+        ``images`` are taken as given, and those of the file are found from
+        the file's folder up: the nearest folder holding all its images (the
+        file's own for analysed images, the project folder for
+        ``labeled-data/<video>/CollectedData_<scorer>.csv``).
 
     Returns
     -------
@@ -332,7 +414,9 @@ def load_deeplabcut(path, *, bodyparts=None, likelihood=0.8, video=None, frames=
 
         frame : pandas.DataFrame
             One row per kept box: ``path`` (when the image files are known:
-            an image-path index or ``images``), ``frame`` (for a video's
+            an image-path index or ``images``), ``image`` (for a file
+            indexed by image paths: its path as the file names it, with
+            ``/`` separators), ``frame`` (for a video's
             frame numbers), ``video`` (when given), ``individual`` (for a
             multi-animal file), ``x``, ``y``, ``width``, ``height`` (pixels;
             top-left corner and size, the top-left corner clipped at 0) and
@@ -345,7 +429,7 @@ def load_deeplabcut(path, *, bodyparts=None, likelihood=0.8, video=None, frames=
         n_dropped : int
             The frames (for a multi-animal file, frame-animal pairs) dropped.
         dropped : pandas.DataFrame
-            Those frames, with ``frame`` or ``path`` (and ``individual``) and
+            Those frames, with ``path``, ``image`` or ``frame`` (and ``individual``) and
             ``reason``: ``"no confident keypoint"``, ``"fewer than N
             confident keypoints"``, ``"empty box"`` (keypoints on one line),
             ``"not in the file"`` or ``"outside the image"``.
@@ -357,12 +441,12 @@ def load_deeplabcut(path, *, bodyparts=None, likelihood=0.8, video=None, frames=
     Raises
     ------
     MissingFilesError
-        If ``path`` or an image file of ``images`` does not exist.
+        If ``path`` or an image file of the boxes does not exist.
     DatasetError
         A :class:`ValueError` naming the file: not DeepLabCut's layout,
         several scorers, unknown body parts, ``images`` without ``path`` or
-        frame numbers, or a file indexed by image paths given ``frames`` or
-        ``images``.
+        frame numbers (or image paths), an image or frame listed twice, or a
+        file indexed by image paths given ``frames``.
 
     Warns
     -----
@@ -410,20 +494,24 @@ def load_deeplabcut(path, *, bodyparts=None, likelihood=0.8, video=None, frames=
     table = _check_columns(table, source)
     if root is not None:
         root = os.fspath(root)
-    numbers, paths = _frame_index(table.index, base if root is None else root)
-    if paths is not None and (frames is not None or images is not None):
+    numbers, names = _frame_index(table.index)
+    if names is not None and frames is not None:
         raise DatasetError(
             f"DeepLabCut file {source} is indexed by image paths, not frame numbers: "
-            "frames= and images= apply to a video's output only.")
+            "frames= applies to a video's output only (pick its images with images=).")
     if numbers is not None and len(np.unique(numbers)) != len(numbers):
         raise DatasetError(f"DeepLabCut file {source} lists a frame number more than once.")
+    if names is not None and len(set(names)) != len(names):
+        twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+        raise DatasetError(f"DeepLabCut file {source} lists the image(s) "
+                           f"{format_items(twice)} more than once.")
     multi = "individuals" in table.columns.names
     individuals = list(table.columns.unique("individuals")) if multi else [None]
     parts = _bodyparts(table, bodyparts, individuals, source)
 
     rows, dropped = [], []
-    ids = numbers if numbers is not None else np.asarray(paths, dtype=object)
-    id_name = "frame" if numbers is not None else "path"
+    ids = numbers if numbers is not None else np.asarray(names, dtype=object)
+    id_name = "frame" if numbers is not None else "image"
     for individual in individuals:
         own = [p for p in parts if individual is None
                or (individual, p) in table.columns.droplevel("coords")]
@@ -441,18 +529,23 @@ def load_deeplabcut(path, *, bodyparts=None, likelihood=0.8, video=None, frames=
     keys = [id_name] + (["individual"] if multi else [])
     if frames is not None or images is not None:
         table_rows, missing = _restrict(table_rows, frames, images, video, fps, root,
-                                        source, individuals if multi else None)
+                                        source, individuals if multi else None, id_name)
         dropped.append(missing)
+    elif names is not None:  # the images named by the file, found where they are
+        folder = (root if root is not None else base if isinstance(path, pd.DataFrame)
+                  else _image_folder(names, base))
+        table_rows.insert(0, "path", [_join(folder, n) for n in table_rows["image"]])
     if video is not None and "video" not in table_rows.columns:
         table_rows.insert(1, "video", video)
-    if "path" in table_rows.columns and id_name != "path":
+    if "path" in table_rows.columns:
         keys = ["path"] + keys
     lost = table_rows["reason"].notna()
     dropped.append(table_rows.loc[lost, keys + ["reason"]])
     frame = table_rows.loc[~lost].drop(columns="reason").reset_index(drop=True)
     boxed = None
     if "path" in frame.columns:
-        frame, outside = _clip_to_images(frame) if len(frame) else (frame, np.zeros(0, bool))
+        frame, outside = (_clip_to_images(frame, source) if len(frame)
+                          else (frame, np.zeros(0, bool)))
         if outside.any():
             dropped.append(frame.loc[outside, keys].assign(reason="outside the image"))
             frame = frame.loc[~outside].reset_index(drop=True)
@@ -504,10 +597,12 @@ def _bodyparts(table, bodyparts, individuals, source):
     return list(dict.fromkeys(parts))
 
 
-def _restrict(rows, frames, images, video, fps, root, source, individuals):
+def _restrict(rows, frames, images, video, fps, root, source, individuals, by="frame"):
     """Keep the requested frames (and attach image paths); the missing ones as dropped."""
-    keys = ["frame"] + (["individual"] if individuals is not None else [])
-    if images is not None:
+    keys = [by] + (["individual"] if individuals is not None else [])
+    if by == "image":
+        wanted = _match_image_names(images, video, root, source)
+    elif images is not None:
         wanted = _match_images(images, video, fps, root, source)
         if frames is not None:
             wanted = wanted[wanted["frame"].isin(np.asarray(frames, dtype=np.int64))]
@@ -525,7 +620,8 @@ def _restrict(rows, frames, images, video, fps, root, source, individuals):
     return kept, missing
 
 
-_FIRST = ("path", "frame", "video", "individual", "x", "y", "width", "height", "n_keypoints")
+_FIRST = ("path", "image", "frame", "video", "individual", "x", "y", "width", "height",
+          "n_keypoints")
 
 
 def _order_columns(frame):
