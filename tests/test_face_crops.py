@@ -219,6 +219,41 @@ def test_lbp_features_see_the_crop(hand_cropped, photo):
     assert not np.array_equal(feats[0], feats[4]) and not np.array_equal(feats[0], feats[1])
 
 
+@pytest.mark.filterwarnings("ignore:Backbone .* random weights:UserWarning",
+                            "ignore:GroupValidSplit got no groups:UserWarning")
+def test_networks_and_eigencam_see_the_crop(photo, tmp_path):
+    from skanimal.explain import eigencam
+    from skanimal.nets import FineTunedClassifier
+
+    # four boxes of one size (EigenCAM returns one array), their crops saved by hand
+    boxes = [(0, 0, 24, 18), (5, 4, 24, 18), (14, 8, 24, 18), (16, 12, 24, 18)]
+    files = []
+    for k, (x, y, w, h) in enumerate(boxes):
+        files.append(str(tmp_path / f"crop{k}.png"))
+        Image.fromarray(_hand_crop(photo, (x, y, x + w, y + h))).save(files[-1])
+    boxed = np.empty(len(boxes), dtype=object)
+    boxed[:] = [AugmentedImage(photo, box=b) for b in boxes]
+    files = np.asarray(files, dtype=object)
+    y = np.array([0, 1, 0, 1])
+    # 96 pixels: a 3 x 3 grid of test_resnet's last activations (32 gives 1 x 1)
+    params = {**FineTunedClassifier._get_test_params(), "image_size": 96,
+              "train_resize": 100, "max_epochs": 2, "train_split": None, "random_state": 0}
+    # trained on the boxes or on the hand crops: the same network
+    on_boxes = FineTunedClassifier(**params).fit(boxed, y)
+    on_files = FineTunedClassifier(**params).fit(files, y)
+    for a, b in zip(on_boxes.module_.parameters(), on_files.module_.parameters()):
+        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+    proba = on_boxes.predict_proba(boxed)
+    np.testing.assert_array_equal(proba, on_boxes.predict_proba(files))
+    assert not np.array_equal(proba, on_boxes.predict_proba(np.asarray([photo] * 4, object)))
+    maps = eigencam(on_boxes, boxed)
+    assert maps.shape == (4, 18, 24)  # at the size of the crop, not of the photo
+    np.testing.assert_array_equal(maps, eigencam(on_boxes, files))
+    np.testing.assert_array_equal(eigencam(on_boxes, boxed, resize=False),
+                                  eigencam(on_boxes, files, resize=False))
+    assert maps.max() == 1 and not np.array_equal(maps[0], maps[2])
+
+
 # --------------------------------------------------------------------------
 # Manifests with face boxes
 # --------------------------------------------------------------------------
