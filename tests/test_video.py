@@ -43,13 +43,22 @@ def _read_index(image):
 
 
 def _write_video(path, n, *, fps=25, times=None, codec="libx264", images=None, fmt=None,
-                 container_options=None):
-    """Encode n frames; `times` (seconds) set every frame's pts (variable frame rate)."""
+                 container_options=None, display=None):
+    """Encode n frames; `times` (seconds) set every frame's pts (variable frame rate).
+
+    `display`: the display matrix's (degrees counter-clockwise, hflip, vflip), or its 9
+    entries.
+    """
     ms = Fraction(1, 1000)
     with av.open(str(path), "w", format=fmt, options=container_options or {}) as out:
         stream = out.add_stream(codec, rate=fps,
                                 options={"bf": "0"} if codec == "libx264" else {})
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        if display is not None and len(display) == 9:
+            stream.set_display_matrix(list(display))
+        elif display is not None:
+            degrees, hflip, vflip = display
+            stream.set_display_rotation(degrees, hflip=hflip, vflip=vflip)
         if times is not None:
             stream.codec_context.time_base = ms
             stream.time_base = ms
@@ -338,3 +347,90 @@ def test_cli_frames_writes_the_same_manifest(tmp_path, clip, capsys):
     assert "bad.mp4" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["frames", clip, "--every", "0", "-o", str(tmp_path / "z")])
+
+
+# --------------------------------------------------------------------------
+# rotated (phone) videos
+# --------------------------------------------------------------------------
+
+needs_display_matrix = pytest.mark.skipif(
+    not hasattr(av.video.stream.VideoStream, "set_display_rotation"),
+    reason=f"PyAV {av.__version__} cannot write a display matrix")
+
+
+def _rows_cols():
+    return np.indices((H, W))
+
+
+# where a player puts the stored pixel (r, c) of an H x W frame, written out by hand
+# (not with numpy's rot90): "counter-clockwise by 90" takes the top-left corner to
+# the bottom-left, the top-right corner to the top-left
+_SHOWN = {
+    "90 ccw": ((90, False, False), (W, H), lambda r, c: (W - 1 - c, r)),
+    "90 cw (upright phone)": ((-90, False, False), (W, H), lambda r, c: (c, H - 1 - r)),
+    "180": ((180, False, False), (H, W), lambda r, c: (H - 1 - r, W - 1 - c)),
+    "mirrored": ((0, True, False), (H, W), lambda r, c: (r, W - 1 - c)),
+    "90 ccw then mirrored": ((90, True, False), (W, H),
+                             lambda r, c: (W - 1 - c, H - 1 - r)),
+}
+
+
+@needs_display_matrix
+@pytest.mark.parametrize("case", list(_SHOWN))
+def test_rotated_video_frames_come_out_as_a_player_shows_them(tmp_path, case):
+    (degrees, hflip, vflip), shape, shown = _SHOWN[case]
+    rng = np.random.default_rng(5)
+    images = [_index_image(i, rng) for i in range(10)]
+    plain = _write_video(tmp_path / "plain.mp4", 10, images=images.__getitem__)
+    turned = _write_video(tmp_path / "phone.mp4", 10, images=images.__getitem__,
+                          display=(degrees, hflip, vflip))
+    # the rotation took: PyAV reads it back, the stored frames are unrotated
+    with av.open(turned) as container:
+        frame = next(container.decode(video=0))
+        assert (frame.width, frame.height) == (W, H)
+        if hasattr(frame, "rotation") and not hflip:
+            # PyAV >= 13 reads the angle in [-180, 180] (a mirror alone reads as -180)
+            assert frame.rotation % 360 == degrees % 360
+    stored = [f.image for f in sample_frames(plain, None)]
+    frames = list(sample_frames(turned, None))
+    assert len(frames) == 10 and [f.index for f in frames] == list(range(10))
+    r, c = _rows_cols()
+    for f, raw in zip(frames, stored):
+        assert f.image.shape == shape + (3,) and f.image.flags["C_CONTIGUOUS"]
+        # the same encoder, the same bitstream: the shown frame is the stored one moved
+        expected = np.zeros_like(f.image)
+        expected[shown(r, c)] = raw[r, c]
+        np.testing.assert_array_equal(f.image, expected)
+    # the sharpness (5-point Laplacian) does not depend on the orientation
+    sharp = [f.sharpness for f in sample_frames(turned, None, min_sharpness=0)]
+    assert sharp == [f.sharpness for f in sample_frames(plain, None, min_sharpness=0)]
+    assert [f.index for f in sample_frames(turned, 0.2, mode="sharpest")] == [
+        f.index for f in sample_frames(plain, 0.2, mode="sharpest")]
+
+
+@needs_display_matrix
+def test_rotated_video_writes_upright_images(tmp_path):
+    video = _write_video(tmp_path / "rat03_phone.mp4", 25, display=(-90, False, False))
+    data = pd.read_csv(write_frames(video, tmp_path / "out", every=1.0, image_format="png"))
+    assert data["frame"].tolist() == [0]
+    image = np.asarray(Image.open(tmp_path / "out" / data["path"][0]))
+    assert image.shape == (W, H, 3)  # portrait, as the phone was held
+    np.testing.assert_array_equal(image, next(iter(sample_frames(video, None))).image)
+    # the index blocks, stored in the top 16 rows, show in the right 16 columns (turned
+    # clockwise); frame 0 has every bit black, the rest of the frame is grey
+    assert (image[:, -16:].mean(axis=2) < 40).all()
+    assert (np.abs(image[:, :-16].astype(int) - 128) < 40).all()
+    assert _read_index(image[:, ::-1].transpose(1, 0, 2)) == 0
+
+
+@needs_display_matrix
+def test_odd_display_rotation_is_left_as_players_leave_it(tmp_path):
+    # 45 degrees in 16.16 fixed point (FFmpeg's players apply only multiples of 90)
+    q = int(round(65536 * np.sqrt(0.5)))
+    video = _write_video(tmp_path / "odd.mp4", 5, display=(q, -q, 0, q, q, 0, 0, 0, 1 << 30))
+    with av.open(video) as container:
+        frame = next(container.decode(video=0))
+        assert not hasattr(frame, "rotation") or frame.rotation in (45, -45)
+    frames = list(sample_frames(video, None))
+    assert frames[0].image.shape == (H, W, 3)
+    assert [_read_index(f.image) for f in frames] == list(range(5))

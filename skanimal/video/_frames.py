@@ -162,6 +162,53 @@ def _sharpness(frame):
     return float(lap.var(dtype=np.float64))
 
 
+def _display_transform(frame):
+    """How to turn a decoded frame into the picture a player shows, from its display matrix.
+
+    Phone videos store the sensor's picture and a display matrix (FFmpeg's
+    ``AV_FRAME_DATA_DISPLAYMATRIX`` side data, the ``tkhd`` matrix of mp4 and
+    mov files, once shown by FFmpeg as the ``rotate`` tag) that players apply.
+    The matrix maps a stored pixel ``(x, y)`` to ``(a x + c y, b x + d y)``
+    (plus a translation) with ``a, b, c, d`` its entries 0, 1, 3 and 4.
+    Returns ``(transpose, flip_rows, flip_columns)``, None without a matrix or
+    for one that is not a multiple of 90 degrees (with or without a mirror),
+    which FFmpeg's own players do not apply either.
+    """
+    try:
+        entries = [sd for sd in frame.side_data
+                   if str(getattr(sd.type, "name", sd.type)).upper().endswith("DISPLAYMATRIX")]
+        if not entries:
+            return None
+        m = np.frombuffer(bytes(entries[0]), dtype=np.int32, count=9).astype(np.float64)
+    except (AttributeError, TypeError, ValueError, BufferError):
+        return None
+    a, b, c, d = m[0], m[1], m[3], m[4]
+    eps = 1e-3 * max(abs(a), abs(b), abs(c), abs(d), 1.0)
+    if abs(b) < eps and abs(c) < eps and abs(a) > eps and abs(d) > eps:
+        transform = (False, d < 0, a < 0)  # x' = a x, y' = d y
+    elif abs(a) < eps and abs(d) < eps and abs(b) > eps and abs(c) > eps:
+        transform = (True, b < 0, c < 0)  # x' = c y, y' = b x: rows become columns
+    else:
+        return None
+    return None if transform == (False, False, False) else transform
+
+
+def _displayed(frame):
+    """The frame as RGB uint8 in display orientation (see :func:`_display_transform`)."""
+    image = frame.to_ndarray(format="rgb24")
+    transform = _display_transform(frame)
+    if transform is None:
+        return image
+    transpose, flip_rows, flip_columns = transform
+    if transpose:
+        image = image.swapaxes(0, 1)
+    if flip_rows:
+        image = image[::-1]
+    if flip_columns:
+        image = image[:, ::-1]
+    return np.ascontiguousarray(image)
+
+
 def _where(n, index, time):
     if n == 0:
         return "before the first frame"
@@ -217,7 +264,8 @@ def sample_frames(video, every, *, mode="first", window=None, min_sharpness=None
     -------
     frames : generator of :class:`Frame`
         The sampled frames in time order, each decoded when the generator
-        is advanced: ``image`` (RGB, uint8, height x width x 3), ``time``
+        is advanced: ``image`` (RGB, uint8, height x width x 3, in display
+        orientation: see Notes), ``time``
         (seconds), ``index`` (position among all decoded frames), ``video``
         (absolute path) and ``sharpness`` (None when not computed). The
         file is closed when the generator ends or is closed.
@@ -252,6 +300,15 @@ def sample_frames(video, every, *, mode="first", window=None, min_sharpness=None
 
     Frames are decoded with FFmpeg's automatic (frame and slice) threading,
     which changes neither the frames nor their order.
+
+    Frames come out as a video player shows them: a video that stores a
+    display matrix (phone videos filmed upright store the sensor's landscape
+    picture and a rotation of 90 or 270 degrees; older FFmpeg versions showed
+    it as the ``rotate`` tag) gives each frame rotated (and mirrored) by it,
+    e.g. a 1920x1080 video with a 90 degree rotation gives 1080 wide, 1920
+    high frames. Sharpness is the same either way (the 5-point Laplacian is
+    symmetric). A rotation that is not a multiple of 90 degrees is not
+    applied, as FFmpeg's players do not apply it.
 
     Examples
     --------
@@ -299,7 +356,7 @@ def _decode(path, every, mode, window, min_sharpness):
         best = None  # (sharpness, frame, time, index, interval) (mode "sharpest")
 
         def emit(frame, t, index, sharp):
-            return Frame(frame.to_ndarray(format="rgb24"), float(t), index, path, sharp)
+            return Frame(_displayed(frame), float(t), index, path, sharp)
 
         def read():
             nonlocal origin
