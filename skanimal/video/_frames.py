@@ -650,9 +650,11 @@ def write_frames(videos, output, *, every, mode="first", window=None, min_sharpn
     :func:`skanimal.datasets.load_manifest`, and so ``skanimal benchmark
     --data``, needs ``label`` and ``subject`` columns: give `label` and
     `subject_pattern` to train or evaluate on the frames. A manifest without
-    them (frames of new animals, to score) is read with
-    :func:`pandas.read_csv` and passed as ``frame`` to
-    :func:`skanimal.scoring.score_animals`. Every image and the manifest are
+    them (frames of new animals, to score) is read by
+    :func:`skanimal.datasets.load_new_images` (``skanimal predict --data
+    DIR``), whose ``images`` and ``frame`` go to
+    :func:`skanimal.scoring.score_animals`;
+    :func:`skanimal.scoring.score_videos` does both steps. Every image and the manifest are
     written atomically (a temporary file, then a rename).
 
     Examples
