@@ -39,13 +39,14 @@ For each backbone and each ``--every``, the variants are interleaved
   skanimal.load_model(MODEL)"``, the share of it that is interpreter start,
   imports and loading the model.
 
-Then one more ``lib`` run per ``--every`` is instrumented (``time.perf_counter``
-around the library's functions, wrapped from here; no library file is
-changed) for the breakdown: decoding (the frames' generator, RGB conversion
-included), frames written (JPEG encoding, atomic files, manifest), loading the
-manifest, reading + preprocessing the JPEGs (DeepFeatures' data loader),
-forward passes, the classifier and tables, figures + report, and the rest;
-and one ``lib_explain`` run, which adds EigenCAM and its grid figure.
+Then one more reference run and one more ``lib`` run per ``--every`` are
+instrumented (``time.perf_counter`` around the library's functions, wrapped
+from here; no library file is changed) for the breakdown: decoding (the
+frames' generator, RGB conversion included), frames written (JPEG encoding,
+atomic files, manifest), loading the manifest, reading + preprocessing the
+JPEGs (DeepFeatures' data loader; for the reference, preprocessing the
+arrays), forward passes, the classifier and tables, figures + report, and the
+rest; and one ``lib_explain`` run, which adds EigenCAM and its grid figure.
 With ``--profile`` (the default) one ``lib`` run at the smallest ``--every`` is
 also profiled with cProfile; the functions taking the most time are kept.
 """
@@ -324,6 +325,25 @@ def breakdown(model, video, every, scratch, explain=False):
     return row, per_frame
 
 
+def breakdown_reference(deep, video, every):
+    """One instrumented reference run: decoding, preprocessing the arrays, the network."""
+    from skanimal.features import DeepFeatures
+
+    with _Clock() as clock:
+        clock.wrap(DeepFeatures, "_compute", "compute")
+        clock.wrap(DeepFeatures, "_forward", "forward")
+        times, n = reference(deep, video, every)
+    s = clock.seconds
+    parts = {"decode": times["decode"][0],
+             "array_preprocess": s["compute"] - s["forward"],
+             "forward": s["forward"],
+             "transform_other": times["forward"][0] - s["compute"]}
+    row = {"every": every, "n_frames": n, "total_s": round(times["reference"][0], 3)}
+    for key, value in parts.items():
+        row[f"{key}_s"] = round(value, 3)
+    return row, {key: round(1000 * value / n, 2) for key, value in parts.items()}
+
+
 def profile(model, video, every, scratch, top=25):
     """cProfile of one ``lib`` run: the functions with the most own and total time."""
     prof = cProfile.Profile()
@@ -424,6 +444,14 @@ def bench(backbone, video, everys, repeats, batch_size, scratch, use_cli, do_pro
         _print_rows(f"{backbone}, every {every:g} s (medians of {repeats})",
                     [{k: v for k, v in row.items() if k not in ("wall_s", "cpu_s")}])
 
+    ref_parts, ref_per_frame = [], []
+    for every in everys:
+        row, ms = breakdown_reference(deep, video, every)
+        ref_parts.append({"backbone": backbone, **row})
+        ref_per_frame.append({"backbone": backbone, "every": every, **ms})
+    _print_rows(f"{backbone}: breakdown of the reference (one instrumented run), seconds",
+                ref_parts)
+    _print_rows(f"{backbone}: breakdown of the reference, ms per sampled frame", ref_per_frame)
     parts, per_frame = [], []
     for every in everys:
         row, ms = breakdown(model, video, every, scratch)
@@ -442,7 +470,9 @@ def bench(backbone, video, everys, repeats, batch_size, scratch, use_cli, do_pro
         prof = profile(model, video, min(everys), scratch)
         _print_rows(f"{backbone}: cProfile of lib, every {min(everys):g} s, top own time",
                     prof["by_own_time"][:15])
-    return {"rows": rows, "breakdown": parts, "breakdown_ms_per_frame": per_frame,
+    return {"rows": rows, "breakdown_reference": ref_parts,
+            "breakdown_reference_ms_per_frame": ref_per_frame, "breakdown": parts,
+            "breakdown_ms_per_frame": per_frame,
             "breakdown_explain": explained, "profile": prof}
 
 
@@ -477,6 +507,7 @@ def main(argv=None):
 
     use_cli = not args.no_cli and has_cli_predict()
     results = {"meta": {
+        "load_average_start": os.getloadavg(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "machine": platform.machine(),
@@ -519,6 +550,7 @@ def main(argv=None):
     _print_rows("summary: ratios to the reference (decode + forward)", summary)
     results["summary"] = summary
     results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
+    results["meta"]["load_average_end"] = os.getloadavg()
     out = Path(args.output)
     write_atomic(out, json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nwritten to {out} ({results['meta']['total_s']} s)")
