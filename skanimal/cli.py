@@ -122,14 +122,23 @@ def _in_unit_interval(what):
     return parse
 
 
-def _box_scale_arg(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text!r}") from None
-    if not value >= 1.0:
-        raise argparse.ArgumentTypeError(f"the box scale must be >= 1, got {value}")
-    return value
+def _number_arg(low, *, strict=False, what="a number"):
+    """A parser of a number >= `low` (> `low` if `strict`); its errors say `what`."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (value > low if strict else value >= low):
+            raise argparse.ArgumentTypeError(
+                f"expected {what} {'>' if strict else '>='} {low:g}, got {value}")
+        return value
+    return parse
+
+
+_box_scale_arg = _number_arg(1.0, what="a box scale")
+_sharpness_arg = _number_arg(0.0)
+_seconds_arg = _number_arg(0.0, strict=True, what="a number of seconds (or 'all')")
 
 
 _threshold_arg = _in_unit_interval("the confidence threshold")
@@ -882,26 +891,7 @@ def _cmd_make_dataset(args):
 
 
 def _every_arg(text):
-    if text.lower() == "all":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number of seconds or 'all', got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {value}")
-    return value
-
-
-def _sharpness_arg(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+    return None if text.lower() == "all" else _seconds_arg(text)
 
 
 def _cmd_frames(args):
