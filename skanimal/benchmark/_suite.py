@@ -21,6 +21,7 @@ from ..evaluation import subject_report
 from ..exceptions import DataError, ResultsExistError, SkanimalError
 from ..utils import check_images
 from ..utils._docs import cite_papers
+from ..utils._folds import extract_features
 from ..utils._validation import _py, check_1d, check_groups, check_subject_splits
 
 __all__ = ["BenchmarkMethod", "PROBE_BACKBONES", "RESULT_FILES", "ResultsFolderError",
@@ -500,14 +501,10 @@ def _feature_key(transformer):
 
 
 def _extract(transformer, X, *, chunk_size, progress, return_fitted=False):
-    """Fit a stateless transformer and transform X chunk by chunk."""
-    transformer = clone(transformer).fit(X[:1])
-    parts = []
-    for start in range(0, len(X), chunk_size):
-        parts.append(np.asarray(transformer.transform(X[start:start + chunk_size])))
-        if progress is not None:
-            progress.update(min(chunk_size, len(X) - start))
-    features = np.concatenate(parts)
+    """Fit a stateless transformer and transform X chunk by chunk (on the caller: the
+    transformer's ``n_jobs`` follows joblib's backend, a Dask cluster's too)."""
+    features, transformer = extract_features(transformer, X, chunk_size=chunk_size,
+                                             progress=progress)
     return (features, transformer) if return_fitted else features
 
 

@@ -561,6 +561,17 @@ def subject_report(
     scikit-learn's user guide uses ddof=0; multiply by ``sqrt((n - 1) / n)`` to
     compare.
 
+    A pipeline whose first step is a :class:`~skanimal.features.DeepFeatures`
+    or an :class:`~skanimal.features.LBPFeatures` (transformers that learn
+    nothing in ``fit``) has its features computed once, on all of X, before
+    the folds: the folds fit the rest of the pipeline on the feature matrix.
+    The predictions are those of the whole pipeline refitted per fold, and
+    no fold ever reads an image. The step's own ``n_jobs`` parallelises the
+    extraction; the folds' ``n_jobs`` the rest. Both follow joblib's backend:
+    inside ``joblib.parallel_config(backend="dask")`` the images are embedded
+    and the folds fitted on a Dask cluster, while the embedding cache stays
+    on this machine (see :ref:`scaling_out`).
+
     Examples
     --------
     >>> import numpy as np
@@ -599,6 +610,7 @@ def subject_report(
         notes=[f"Raised by subject_report in fold {k} (held-out subject(s) "
                f"{_subjects_repr(subjects)})." for k, subjects in enumerate(fold_subjects)],
         n_jobs=n_jobs, verbose=verbose, desc="subject_report", checkpoint=checkpoint,
+        features_once=True,
     )
     _check_failures(results, error_score)
 

@@ -11,6 +11,14 @@ and error scores are handled here once.
 scikit-learn's own ``_fit_and_score`` is private and returns scores only;
 ``cross_val_predict`` returns predictions but neither timings nor a failed
 fold's error, so neither fits all four callers.
+
+The folds are joblib tasks (:class:`sklearn.utils.parallel.Parallel`), so they
+run wherever joblib's backend sends them: threads or processes on one
+machine, or the workers of a Dask cluster
+(``joblib.parallel_config(backend="dask")``). A pipeline's leading stateless
+image transformer can be applied once, by the caller, before the folds fan
+out (``features_once``): the folds then receive the feature matrix and the
+rest of the pipeline, not the images.
 """
 
 # Authors: the skanimal developers
@@ -25,9 +33,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils import _safe_indexing
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_method_params
+from sklearn.utils.validation import _check_method_params, _num_samples
 
-__all__ = ["FoldCheckpoint", "fit_and_predict", "fit_folds", "out_of_fold"]
+__all__ = [
+    "FoldCheckpoint",
+    "extract_features",
+    "fit_and_predict",
+    "fit_folds",
+    "out_of_fold",
+    "stateless_head",
+]
 
 
 def _index(values, indices):
@@ -256,6 +271,112 @@ class FoldCheckpoint:
         return f"FoldCheckpoint({self.directory!r})"
 
 
+def _stateless_types():
+    """The image transformers that learn nothing in ``fit`` (exact types: a
+    subclass may learn)."""
+    from ..features import DeepFeatures, LBPFeatures
+
+    return (DeepFeatures, LBPFeatures)
+
+
+def stateless_head(estimator, fit_params=None):
+    """Split a pipeline into its leading stateless image transformer and the rest.
+
+    A frozen :class:`~skanimal.features.DeepFeatures` or an
+    :class:`~skanimal.features.LBPFeatures` learns nothing in ``fit``: the
+    features of an image are the same whichever images it was fitted on, so
+    cross-validating the pipeline equals cross-validating the rest of it on
+    the features of all images, computed once.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Any estimator; only a :class:`~sklearn.pipeline.Pipeline` (or a
+        subclass, e.g. imbalanced-learn's) of two or more steps is split.
+    fit_params : dict, default=None
+        The parameters of ``estimator.fit``; a parameter of the leading step
+        (``<name>__<param>``) keeps the pipeline whole.
+
+    Returns
+    -------
+    head : transformer or None
+        The leading step (not a copy), or None when there is nothing to split.
+    rest : estimator object
+        The pipeline without its leading step (``estimator[1:]``: same step
+        names, so ``<name>__<param>`` fit parameters still reach their step),
+        or `estimator` itself when `head` is None.
+    """
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
+        return None, estimator
+    name, step = estimator.steps[0]
+    if type(step) not in _stateless_types() or getattr(estimator, "transform_input", None):
+        return None, estimator
+    if any(key.startswith(f"{name}__") for key in fit_params or {}):
+        return None, estimator
+    return step, estimator[1:]
+
+
+def extract_features(transformer, X, *, chunk_size=None, progress=None):
+    """Fit a clone of a stateless transformer and transform all of X, on the caller.
+
+    The transformer's own parallelism (``n_jobs``) applies, and with it
+    joblib's backend: inside ``joblib.parallel_config(backend="dask")`` the
+    images are embedded by the cluster's workers while the cache stays with
+    the caller.
+
+    Parameters
+    ----------
+    transformer : transformer object
+        Stateless (see :func:`stateless_head`); fitted on the first image
+        only, which is all it checks.
+    X : array-like of shape (n_samples, ...)
+        The images (paths or arrays), only indexed.
+    chunk_size : int, default=None
+        Images per ``transform`` call (the progress granularity); None
+        transforms X in one call, which lets the transformer spread all of it
+        over its workers at once.
+    progress : object with ``update(n)``, default=None
+        E.g. a tqdm bar, updated after each chunk.
+
+    Returns
+    -------
+    features : ndarray of shape (n_samples, n_features)
+        The transformed X.
+    fitted : transformer object
+        The fitted clone.
+    """
+    n_samples = _num_samples(X)
+    transformer = clone(transformer).fit(_safe_indexing(X, np.arange(min(1, n_samples))))
+    step = n_samples if chunk_size is None else int(chunk_size)
+    parts = []
+    for start in range(0, n_samples, max(step, 1)):
+        stop = min(start + step, n_samples)
+        parts.append(np.asarray(transformer.transform(_safe_indexing(X, np.arange(start, stop)))))
+        if progress is not None:
+            progress.update(stop - start)
+    return np.concatenate(parts), transformer
+
+
+def _features_once(estimator, X, fit_params, error_score):
+    """(X, estimator) for the folds: the features and the rest of a pipeline with a
+    stateless head, else X and `estimator` unchanged."""
+    head, rest = stateless_head(estimator, fit_params)
+    if head is None:
+        return X, estimator
+    try:
+        features, _ = extract_features(head, X)
+    except Exception as exc:
+        if not isinstance(error_score, str):  # a number: each fold fails and records why
+            return X, estimator
+        if hasattr(exc, "add_note"):  # Python >= 3.11
+            exc.add_note(f"Raised while computing the features of the pipeline's first step "
+                         f"({type(head).__name__}) once, for all folds.")
+        raise
+    return features, rest
+
+
 def _fit_and_save(checkpoint, k, key, *args, **kwargs):
     result = fit_and_predict(*args, **kwargs)
     if checkpoint is not None:
@@ -265,7 +386,7 @@ def _fit_and_save(checkpoint, k, key, *args, **kwargs):
 
 def fit_folds(estimator, X, y, folds, *, fit_params=None, response="predict", scorer=None,
               error_score="raise", notes=None, n_jobs=None, verbose=0, desc="folds",
-              checkpoint=None):
+              checkpoint=None, features_once=False):
     """:func:`fit_and_predict` on a clone of `estimator` for every fold.
 
     Parameters
@@ -288,6 +409,16 @@ def fit_folds(estimator, X, y, folds, *, fit_params=None, response="predict", sc
     checkpoint : FoldCheckpoint, str or path-like, default=None
         Where each finished fold is stored; folds already there (same key)
         are loaded instead of refitted. Their results have ``resumed=True``.
+    features_once : bool, default=False
+        When `estimator` is a pipeline whose first step is a stateless image
+        transformer (:func:`stateless_head`), transform X with it once, here,
+        and send the folds the feature matrix and the rest of the pipeline.
+        The predictions equal those of the whole pipeline fitted per fold;
+        ``fit_time`` no longer includes the features. Nothing is extracted
+        when every fold is loaded from `checkpoint`, whose keys stay those of
+        the whole pipeline. With a numeric `error_score`, a failed extraction
+        falls back to the whole pipeline per fold (each fold records its
+        error).
 
     Returns
     -------
@@ -303,6 +434,8 @@ def fit_folds(estimator, X, y, folds, *, fit_params=None, response="predict", sc
         keys = [checkpoint.key(estimator, y, train, test, response) for train, test in folds]
         results = [checkpoint.load(k, key) for k, key in enumerate(keys)]
     todo = [k for k, r in enumerate(results) if r is None]
+    if features_once and todo:
+        X, estimator = _features_once(estimator, X, fit_params, error_score)
     tasks = (
         delayed(_fit_and_save)(
             checkpoint, k, keys[k], clone(estimator), X, y, *folds[k], fit_params=fit_params,
