@@ -509,3 +509,43 @@ def test_warm_transform_of_arrays_reports_hits(rng_images, tmp_path):
     assert deep._last_extraction["n_computed"] == 12
     np.testing.assert_allclose(floats, first, rtol=1e-5, atol=1e-6)
     assert DeepFeatures(**CNN, cache=None).fit(rng_images).cache_ is None
+
+
+# ----------------------------------------------------------------------------
+# n_jobs: the uncached images sharded over joblib worker processes
+# ----------------------------------------------------------------------------
+
+
+def test_n_jobs_embeds_uncached_images_in_workers(png_folder, rng_images, tmp_path):
+    from skanimal.utils import ImageReadError
+
+    paths, _ = png_folder
+    # a ViT: bit-equal across thread counts here (a CNN's convolutions round
+    # differently with the workers' one thread, ~1e-8)
+    params = dict(VIT, batch_size=2)
+    ref = DeepFeatures(**params, cache=False).fit_transform(paths)
+    cache = tmp_path / "cache"
+    DeepFeatures(**params, cache=cache).fit_transform(paths[:2])  # 2 cached already
+    deep = DeepFeatures(**params, cache=cache, n_jobs=2).fit(paths[:8])
+    with pytest.warns(UserWarning, match="random weights"):  # a worker's, re-issued here
+        out = deep.transform(paths[:8])
+    np.testing.assert_array_equal(out, ref[:8])
+    stats = deep._last_extraction
+    # the cached images were never sent: 6 images, 3 shards of one batch each
+    assert (stats["n_computed"], stats["n_cached"], stats["n_shards"]) == (6, 2, 3)
+    assert set(stats["worker_builds"].values()) == {1}
+    assert EmbeddingCache(cache).info()["n_entries"].tolist() == [8]  # written here
+    # the next call reuses the workers' networks: no worker builds them again
+    more = clone(deep).fit(paths)
+    np.testing.assert_array_equal(more.transform(paths), ref)
+    assert more._last_extraction["n_computed"] == 4
+    assert set(more._last_extraction["worker_builds"].values()) == {1}
+    # array rows are shipped as well as paths
+    arrays = DeepFeatures(**params, cache=False, n_jobs=2).fit(rng_images[:4])
+    np.testing.assert_array_equal(arrays.transform(rng_images[:4]), ref[:4])
+    # a worker's read error names the image by its position in X
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    X = np.asarray([*paths[:3], str(bad)], dtype=object)
+    with pytest.raises(ImageReadError, match=r"X\[3\]"):
+        DeepFeatures(**params, cache=False, n_jobs=2).fit(X).transform(X)

@@ -9,14 +9,18 @@ folds of a cross-validation and the trials of a search embed each image once.
 # Authors: the skanimal developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import collections
+import math
 import numbers
 import os
+import threading
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from joblib import Parallel, cpu_count, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -117,6 +121,156 @@ def _embed(model, x, plan):
 def _count_layers(meta_model, x):
     """Number of blocks ``forward_intermediates`` can return, by a meta forward."""
     return len(meta_model.forward_intermediates(x, indices=None, intermediates_only=True))
+
+
+# --------------------------------------------------------------------------
+# The network, built and run from a plain description (in-process or a worker)
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Network:
+    """Everything a process needs to build the fitted network and embed with it.
+
+    Sent to the workers of ``n_jobs``: no estimator, no cache (no SQLite
+    connection), only plain values and, for a model loaded from a model file,
+    its state dict.
+    """
+
+    backbone: str  # the parameter, quoted in messages
+    spec: object  # BackboneSpec
+    weights: object  # "pretrained", None or a path
+    weights_id: str
+    input_size: object  # (height, width) for set_input_size, or None
+    saved: object  # state dict from a model file, or None
+    device: str
+    channels_last: bool
+    precision: str
+    plan: _Plan
+    namespace: str
+
+    @property
+    def key(self):
+        """The memo key of a worker's network."""
+        return (self.namespace, self.weights_id, self.device, self.channels_last)
+
+
+def _build_network(net):
+    """Build the network of ``net`` with its weights, ready for inference."""
+    if net.saved is not None:
+        # weights from a model file (skanimal.load_model): no hub, no file
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "random weights"
+            model, _, _ = load_backbone(net.spec, None)
+    else:
+        model, wid, _ = load_backbone(net.spec, net.weights)
+        if wid != net.weights_id:
+            raise RuntimeError(
+                f"the weights of backbone {net.backbone!r} changed since fit "
+                f"({net.weights_id} then, {wid} now); fit again so that their "
+                "embeddings are cached apart."
+            )
+    if net.input_size is not None:
+        model.set_input_size(img_size=net.input_size)
+    if net.saved is not None:
+        model.load_state_dict(net.saved, strict=True)
+    model.eval()
+    model.requires_grad_(False)
+    model.to(torch.device(net.device))
+    if net.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+@torch.inference_mode()
+def _forward_batch(model, batch, net):
+    """Embed one preprocessed batch; float32 numpy array."""
+    device = torch.device(net.device)
+    batch = batch.to(device, non_blocking=True)
+    if net.channels_last:
+        batch = batch.contiguous(memory_format=torch.channels_last)
+    with precision_context(net.precision, device):
+        out = _embed(model, batch, net.plan)
+    return out.float().cpu().numpy()
+
+
+# One network per worker process (and configuration), reused by every shard the
+# process embeds: a worker that has built it never builds it again.
+_WORKER_MODELS = collections.OrderedDict()  # net.key -> model, the latest two
+_WORKER_BUILDS = collections.Counter()  # net.key -> networks built in this process
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker_network(net):
+    """The memoised network of ``net`` in this process; warnings of its build."""
+    caught = []
+    with _WORKER_LOCK:
+        model = _WORKER_MODELS.get(net.key)
+        if model is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model = _build_network(net)
+            _WORKER_BUILDS[net.key] += 1
+            _WORKER_MODELS[net.key] = model
+            while len(_WORKER_MODELS) > 2:  # a search over backbones: keep memory bounded
+                _WORKER_MODELS.popitem(last=False)
+        _WORKER_MODELS.move_to_end(net.key)
+    return model, [(str(w.message), w.category) for w in caught]
+
+
+def _embed_shard(net, refs, positions, data_config, draft, batch_size, n_jobs):
+    """Embed the images ``refs`` (paths, augmented copies or array rows) in a worker.
+
+    ``positions`` are their positions in the caller's X (for error messages).
+    Sets this process's torch threads so that ``n_jobs`` workers on one machine
+    do not oversubscribe its cores. Returns ``(embeddings, info)``: float32
+    embeddings and what the caller reports (process id, networks built here,
+    warnings of the build, to be re-issued by the caller).
+    """
+    cores = cpu_count()
+    threads = max(1, cores // max(1, min(int(n_jobs), cores)))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    model, caught = _worker_network(net)
+    dataset = ImageDataset.from_checked(refs, transform=timm_eval_transform(data_config),
+                                        draft=draft, positions=positions)
+    parts = [_forward_batch(model, batch, net)
+             for batch in _batches(dataset, batch_size)]
+    out = np.concatenate(parts) if parts else np.empty((0, 0), dtype=np.float32)
+    info = {"pid": os.getpid(), "builds": _WORKER_BUILDS[net.key], "threads": threads,
+            "warnings": caught}
+    return out, info
+
+
+def _batches(dataset, batch_size, *, num_workers=0, pin_memory=False):
+    """The stacked image tensors of ``dataset``, ``batch_size`` at a time, in order."""
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=int(batch_size),
+        shuffle=False,
+        num_workers=int(num_workers),
+        pin_memory=pin_memory,
+    )
+    try:
+        for batch, _ in loader:
+            yield batch
+    finally:
+        del loader
+
+
+def _shards(n_todo, batch_size, n_jobs, whole_model):
+    """Bounds ``[(a, b)]`` of the shards of ``n_todo`` images over ``n_jobs`` workers.
+
+    Shards are whole batches (so that every batch is the one the in-process
+    path forms) and about four per worker, at most four batches each, so that
+    the workers stay balanced and the cache is written often. A network sent
+    with every shard (``whole_model``: weights from a model file) gets about
+    two shards per worker.
+    """
+    per_worker = 2 if whole_model else 4
+    n_batches = math.ceil(n_todo / (per_worker * n_jobs * batch_size))
+    size = batch_size * max(1, n_batches if whole_model else min(4, n_batches))
+    return [(a, min(a + size, n_todo)) for a in range(0, n_todo, size)]
 
 
 # --------------------------------------------------------------------------
@@ -227,6 +381,13 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         (:class:`torch.utils.data.DataLoader` workers, one torch thread each);
         ``0`` decodes in the main process. On a CPU with few cores, decoding
         workers compete with the forward pass; 0 or 1 is best on two cores.
+    n_jobs : int, default=None
+        Processes that embed the images not found in the cache, each with its
+        own copy of the network (:class:`joblib.Parallel`; by default loky
+        processes, and under ``joblib.parallel_config(backend="dask")`` the
+        workers of a Dask cluster). ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context; ``-1`` means all processors;
+        ``1`` embeds in this process. See Notes.
     precision : {"auto", "fp32", "bf16", "fp16"}, default="auto"
         Arithmetic of the forward pass. ``"auto"`` is bfloat16 autocast on
         CUDA GPUs that support it and float32 everywhere else (CPU, MPS, CUDA
@@ -315,8 +476,30 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     once, run ``fit_transform`` on all of X before the cross-validation, or
     run the folds one after the other.
 
+    **Parallel extraction (n_jobs).** The images to embed (cached ones are
+    never sent) are cut into shards of whole batches, about four per worker.
+    A shard carries only the images' references -- paths, augmented copies or
+    array rows -- and a description of the network (architecture, weights
+    fingerprint, preprocessing; no estimator and no cache connection). Each
+    worker process builds the network once and reuses it for every shard it
+    receives, sets its torch threads to its machine's cores divided by
+    ``n_jobs`` (more threads than cores makes a forward pass collapse), reads
+    and embeds the images and returns float32 embeddings. This process alone
+    writes the cache, one transaction per shard as results arrive, so an
+    interrupted run keeps the shards it received. The embeddings are those
+    of ``n_jobs=1``: the same batches through the same network (bit for bit
+    with the same torch thread count; CNN convolutions round differently with
+    another, by ~1e-7 relative, and share cache entries). Each worker
+    holds a network in memory, and ``n_jobs`` workers on one machine split its
+    cores: on a few cores ``n_jobs`` pays off little over one process's own
+    threads; it is meant for many cores and for clusters. A model loaded with
+    :func:`skanimal.load_model` sends its weights with each shard (then about
+    two per worker). The cache is one SQLite file, written by one process at
+    a time: keep it on a local disk and never put the SQLite cache on a network
+    file system (NFS, SMB), where its locks are unreliable.
+
     ``transform`` uses the parameters as they were at ``fit`` time, except
-    ``batch_size``, ``num_workers`` and ``verbose``. The network is not
+    ``batch_size``, ``num_workers``, ``n_jobs`` and ``verbose``. The network is not
     pickled: a pickled or cloned transformer rebuilds it when it needs it.
 
     Examples
@@ -348,6 +531,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         "device": [str, torch.device],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "num_workers": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
         "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
         "channels_last": ["boolean", StrOptions({"auto"})],
         "cache": ["boolean", str, os.PathLike, EmbeddingCache, None],
@@ -366,6 +550,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         device="auto",
         batch_size=16,
         num_workers=0,
+        n_jobs=None,
         precision="auto",
         channels_last="auto",
         cache=True,
@@ -380,6 +565,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         self.device = device
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.n_jobs = n_jobs
         self.precision = precision
         self.channels_last = channels_last
         self.cache = cache
@@ -571,48 +757,29 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ the model
 
+    def _network(self):
+        """The fitted network, described for :func:`_build_network` (and workers)."""
+        return _Network(
+            backbone=self.backbone, spec=self.backbone_spec_, weights=self._weights,
+            weights_id=self.weights_id_,
+            input_size=tuple(self.data_config_["input_size"][1:]) if self._resize_model
+            else None,
+            saved=getattr(self, "_saved_weights", None), device=self.device_,
+            channels_last=self.channels_last_, precision=self.precision_,
+            plan=self._fit_plan, namespace=self.cache_namespace_)
+
     def _load_model(self):
         """Build the network with its weights, ready for inference."""
-        saved = getattr(self, "_saved_weights", None)
-        if saved is not None:
-            # weights from a model file (skanimal.load_model): no hub, no file
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "random weights"
-                model, _, _ = load_backbone(self.backbone_spec_, None)
-        else:
-            model, wid, _ = load_backbone(self.backbone_spec_, self._weights)
-            if wid != self.weights_id_:
-                raise RuntimeError(
-                    f"the weights of backbone {self.backbone!r} changed since fit "
-                    f"({self.weights_id_} then, {wid} now); fit again so that their "
-                    "embeddings are cached apart."
-                )
-        if self._resize_model:
-            model.set_input_size(img_size=self.data_config_["input_size"][1:])
-        if saved is not None:
-            model.load_state_dict(saved, strict=True)
-        model.eval()
-        model.requires_grad_(False)
-        model.to(torch.device(self.device_))
-        if self.channels_last_:
-            model.to(memory_format=torch.channels_last)
-        return model
+        return _build_network(self._network())
 
     def _get_model(self):
         if self._model is None:
             self._model = self._load_model()
         return self._model
 
-    @torch.inference_mode()
     def _forward(self, model, batch):
         """Embed one preprocessed batch; float32 numpy array."""
-        device = torch.device(self.device_)
-        batch = batch.to(device, non_blocking=True)
-        if self.channels_last_:
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with precision_context(self.precision_, device):
-            out = _embed(model, batch, self._fit_plan)
-        return out.float().cpu().numpy()
+        return _forward_batch(model, batch, self._network())
 
     # ------------------------------------------------------------ transform
 
@@ -648,32 +815,35 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         """Embed the images ``todo`` = [(index, rows, key)] into ``out``."""
         from tqdm import tqdm
 
-        model = self._get_model()
-        # X is checked already (transform): no second pass over its pixels
-        dataset = torch.utils.data.Subset(
-            ImageDataset.from_checked(X, transform=timm_eval_transform(self.data_config_)),
-            [int(t[0]) for t in todo])
-        workers = int(self.num_workers)
-        loader = torch.utils.data.DataLoader(
-            dataset,
-            batch_size=int(self.batch_size),
-            shuffle=False,
-            num_workers=workers,
-            pin_memory=torch.device(self.device_).type == "cuda",
-        )
+        n_jobs = effective_n_jobs(self.n_jobs)
+        shards = None
+        if n_jobs > 1:
+            shards = _shards(len(todo), int(self.batch_size), n_jobs,
+                             getattr(self, "_saved_weights", None) is not None)
+            n_jobs = min(n_jobs, len(shards))
         bar = tqdm(
             total=len(todo), unit="img", disable=not self.verbose, delay=2.0,
             desc=f"DeepFeatures({self.backbone})", leave=False,
         )
-        start = 0
         tic = time.perf_counter()
+        info, results = {}, None
         try:
-            for batch, _ in loader:
-                emb = self._forward(model, batch)
+            if n_jobs > 1:
+                results = self._embed_parallel(X, todo, shards, n_jobs)
+                info = {"n_jobs": n_jobs, "n_shards": len(shards), "worker_builds": {}}
+            else:
+                results = self._embed_here(X, todo)
+            start = 0
+            for emb, worker in results:
+                if worker is not None:  # a shard from a worker
+                    info["worker_builds"][worker["pid"]] = worker["builds"]
+                    for message, category in worker["warnings"]:
+                        warnings.warn(message, category, stacklevel=3)
                 chunk = todo[start:start + len(emb)]
                 for (_, rows, _), vec in zip(chunk, emb):
                     out[rows] = vec
-                # write every batch: a killed run keeps it
+                # written as results arrive (every batch, every shard): a killed
+                # run keeps them; only this process writes the cache
                 _store_computed(self.cache_, self.cache_namespace_, chunk, emb,
                                 config=self.embedding_config_)
                 start += len(emb)
@@ -681,9 +851,41 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
                 bar.set_postfix(cache_hits=n_hits, refresh=False)
         finally:
             bar.close()
-            del loader
+            if hasattr(results, "close"):
+                results.close()  # stops the workers' remaining shards on an error
         self._last_extraction = {"n_computed": start, "n_cached": n_hits,
-                                 "seconds": time.perf_counter() - tic}
+                                 "seconds": time.perf_counter() - tic, **info}
+
+    def _embed_here(self, X, todo):
+        """``(embeddings, None)`` per batch of ``todo``, embedded in this process."""
+        model = self._get_model()
+        # X is checked already (transform): no second pass over its pixels
+        dataset = torch.utils.data.Subset(
+            ImageDataset.from_checked(X, transform=timm_eval_transform(self.data_config_)),
+            [int(t[0]) for t in todo])
+        batches = _batches(dataset, self.batch_size, num_workers=self.num_workers,
+                           pin_memory=torch.device(self.device_).type == "cuda")
+        try:
+            for batch in batches:
+                yield self._forward(model, batch), None
+        finally:
+            batches.close()
+
+    def _embed_parallel(self, X, todo, shards, n_jobs):
+        """``(embeddings, worker info)`` per shard of ``todo``, embedded by joblib workers.
+
+        Each shard carries only the references of its images (never a cached
+        one) and the description of the network; results come back in order.
+        """
+        net = self._network()
+        index = np.asarray([int(t[0]) for t in todo], dtype=np.intp)
+        batch_size = int(self.batch_size)
+        jobs = (
+            delayed(_embed_shard)(net, X[index[a:b]], index[a:b], self.data_config_, None,
+                                  batch_size, n_jobs)
+            for a, b in shards
+        )
+        yield from Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
 
     # ------------------------------------------------------------- the rest
 

@@ -235,6 +235,11 @@ class ImageDataset(torch.utils.data.Dataset):
         Targets. ``None`` yields a dummy target ``0`` (as skorch's Dataset).
     transform : callable, default=None
         Applied to the RGB :class:`PIL.Image.Image`; must return a tensor.
+    draft : tuple of (str, tuple of (int, int)), default=None
+        ``(mode, (width, height))``: decode JPEG files at the smallest DCT
+        scale at which they are still at least ``width`` x ``height``
+        (the ``draft`` of :func:`skanimal.utils.open_image`). ``None`` decodes
+        every file at its full size.
 
     Attributes
     ----------
@@ -242,6 +247,8 @@ class ImageDataset(torch.utils.data.Dataset):
         The validated input.
     y : ndarray or None
         The targets.
+    draft : tuple or None
+        The JPEG draft request.
 
     See Also
     --------
@@ -256,7 +263,7 @@ class ImageDataset(torch.utils.data.Dataset):
     (2, (3, 8, 10), 1)
     """
 
-    def __init__(self, X, y=None, transform=None):
+    def __init__(self, X, y=None, transform=None, draft=None):
         self.X = check_images(X)
         if y is not None:
             y = np.asarray(y)
@@ -266,9 +273,11 @@ class ImageDataset(torch.utils.data.Dataset):
                 )
         self.y = y
         self.transform = transform
+        self.draft = draft
+        self._positions = None
 
     @classmethod
-    def from_checked(cls, X, y=None, transform=None):
+    def from_checked(cls, X, y=None, transform=None, draft=None, positions=None):
         """A dataset over images already validated by :func:`check_images`.
 
         Skips the validation (a pass over every pixel of an image array) that
@@ -282,6 +291,12 @@ class ImageDataset(torch.utils.data.Dataset):
             Targets, as for the constructor.
         transform : callable, default=None
             As for the constructor.
+        draft : tuple of (str, tuple of (int, int)), default=None
+            As for the constructor.
+        positions : sequence of int, default=None
+            The position in the caller's X of each image, quoted in error
+            messages (a dataset over a subset of X); ``None``: their
+            positions here.
 
         Returns
         -------
@@ -290,6 +305,8 @@ class ImageDataset(torch.utils.data.Dataset):
         """
         dataset = cls.__new__(cls)
         dataset.X, dataset.y, dataset.transform = X, None if y is None else np.asarray(y), transform
+        dataset.draft = draft
+        dataset._positions = None if positions is None else [int(p) for p in positions]
         return dataset
 
     def __len__(self):
@@ -308,7 +325,9 @@ class ImageDataset(torch.utils.data.Dataset):
         image : PIL.Image.Image
             The decoded image in mode RGB.
         """
-        img = open_image(self.X[i], index=int(i))
+        positions = getattr(self, "_positions", None)  # absent in older pickles
+        index = int(i) if positions is None else positions[i]
+        img = open_image(self.X[i], index=index, draft=getattr(self, "draft", None))
         return img if img.mode == "RGB" else img.convert("RGB")
 
     def __getitem__(self, i):
