@@ -434,3 +434,87 @@ def test_reading_in_threads_leaves_no_warning_filter_behind(png_folder):
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda i: open_image(paths[i % len(paths)]), range(400)))
         assert _bomb_filters() == []
+
+
+# --------------------------------------------------------------------------- draft decoding
+
+
+def _photo(height, width, seed=0):
+    """A smooth RGB image with edges (JPEG-friendly, like a photograph)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    base = 128 + 80 * np.sin(xx / 23.0) * np.cos(yy / 17.0)
+    base[height // 3: height // 2, width // 4: width // 2] = 30
+    noise = np.random.default_rng(seed).normal(0, 6, (height, width, 3))
+    rgb = np.stack([base, base * 0.8 + 20, 255 - base], axis=-1) + noise
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def jpeg_640x480(tmp_path_factory):
+    p = tmp_path_factory.mktemp("draft") / "photo.jpg"
+    Image.fromarray(_photo(480, 640)).save(p, quality=90)
+    return p
+
+
+@pytest.mark.parametrize(
+    "size, decoded",
+    [  # (height, width) asked -> (width, height) decoded: the smallest scale still >= size
+        ((224, 224), (320, 240)),
+        ((100, 150), (160, 120)),
+        ((60, 80), (80, 60)),
+        ((30, 20), (80, 60)),  # 1/8 is the smallest scale
+        ((241, 100), (640, 480)),  # 1/2 would be 240 high
+    ],
+)
+def test_draft_decodes_at_the_smallest_scale_still_at_least_size(jpeg_640x480, size, decoded):
+    h, w = size
+    assert open_image(jpeg_640x480, draft=("L", (w, h))).size == decoded
+    drafted = load_image(jpeg_640x480, mode="L", size=size, draft=True)
+    full = load_image(jpeg_640x480, mode="L", size=size)
+    assert drafted.shape == full.shape == size and drafted.dtype == np.uint8
+    diff = np.abs(drafted.astype(int) - full.astype(int))
+    assert diff.mean() < 2 and np.percentile(diff, 99) <= 12
+    if decoded != (640, 480):
+        assert diff.any()  # really decoded differently
+
+
+def test_draft_gives_l_and_rgb(jpeg_640x480):
+    assert open_image(jpeg_640x480, draft=("L", (100, 100))).mode == "L"
+    assert open_image(jpeg_640x480, draft=("RGB", (100, 100))).mode == "RGB"
+    assert load_image(jpeg_640x480, mode="RGB", size=100, draft=True).shape == (100, 100, 3)
+    grey = load_image(jpeg_640x480, mode="L", size=100, draft=True)
+    # straight-to-luma decoding is close to Pillow's conversion of the drafted RGB
+    rgb_then_l = np.asarray(
+        Image.fromarray(load_image(jpeg_640x480, mode="RGB", size=100, draft=True)).convert("L"))
+    assert np.abs(grey.astype(int) - rgb_then_l.astype(int)).mean() < 2
+
+
+def test_draft_leaves_png_and_arrays_unchanged(tmp_path):
+    a = _photo(480, 640)
+    p = tmp_path / "photo.png"
+    Image.fromarray(a).save(p)
+    assert open_image(p, draft=("L", (100, 100))).size == (640, 480)
+    np.testing.assert_array_equal(load_image(p, mode="L", size=100, draft=True),
+                                  load_image(p, mode="L", size=100))
+    np.testing.assert_array_equal(load_image(a, mode="L", size=100, draft=True),
+                                  load_image(a, mode="L", size=100))
+
+
+def test_draft_of_an_exif_rotated_jpeg(tmp_path):
+    # stored 640 wide x 480 high, left half dark, orientation 6: displayed 480 x 640,
+    # top half dark. size is asked in the displayed frame, (height, width) = (200, 100):
+    # 1/2 (240 x 320 displayed) is the smallest scale at least 100 wide and 200 high
+    a = np.full((480, 640, 3), 220, np.uint8)
+    a[:, :320] = 10
+    img = Image.fromarray(a)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    p = tmp_path / "rotated.jpg"
+    img.save(p, exif=exif, quality=95)
+    decoded = open_image(p, draft=("L", (100, 200)))
+    assert decoded.size == (240, 320) and decoded.mode == "L"
+    out = load_image(p, mode="L", size=(200, 100), draft=True)
+    assert out.shape == (200, 100)
+    assert out[:90].mean() < 40 and out[110:].mean() > 190
+    full = load_image(p, mode="L", size=(200, 100))
+    assert np.abs(out.astype(int) - full.astype(int)).mean() < 2

@@ -495,3 +495,88 @@ def test_preset_estimator_caches():
     assert pipe.named_steps["lbpfeatures"].cache is True
     assert make_lbp_svm().named_steps["lbpfeatures"].cache is False
     assert make_lbp_svm(cache="somewhere").named_steps["lbpfeatures"].cache == "somewhere"
+
+
+# --------------------------------------------------------------------------- fast codes, draft
+
+
+def _bincount_reference(grey, radius, method, grid, n_bins):
+    """skimage's codes, then one np.bincount per np.array_split cell, L1-normalised."""
+    codes = local_binary_pattern(grey, 8, radius, method).astype(np.intp)
+    out = []
+    for band in np.array_split(codes, grid[0], axis=0):
+        for cell in np.array_split(band, grid[1], axis=1):
+            out.append(np.bincount(cell.ravel(), minlength=n_bins) / cell.size)
+    return np.concatenate(out)
+
+
+@pytest.fixture(scope="module")
+def jpeg_faces(tmp_path_factory):
+    """Four 256x192 JPEG files (smooth structure + noise, like photographs)."""
+    root = tmp_path_factory.mktemp("lbp_jpeg")
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:192, 0:256]
+    paths = []
+    for k in range(4):
+        base = 128 + 70 * np.sin(xx / (9.0 + k)) * np.cos(yy / (7.0 + 2 * k))
+        base[40 + 10 * k: 90, 60: 120 + 20 * k] -= 60
+        rgb = np.stack([base, 0.7 * base + 40, 255 - base], -1) + rng.normal(0, 8, (192, 256, 3))
+        p = root / f"face_{k}.jpg"
+        Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(p, quality=90)
+        paths.append(str(p))
+    return np.asarray(paths, dtype=object)
+
+
+@pytest.mark.parametrize("radius", [1, 1.5, 2, 3])
+@pytest.mark.parametrize("method", ["nri_uniform", "uniform", "default", "ror"])
+def test_jpeg_histograms_equal_skimage_and_bincount(jpeg_faces, method, radius):
+    size, grid = (60, 52), (3, 4)
+    lbp = LBPFeatures(radius=radius, method=method, grid=grid, image_size=size).fit(jpeg_faces)
+    Xt = lbp.transform(jpeg_faces)
+    for i, p in enumerate(jpeg_faces):
+        with Image.open(p) as img:
+            grey = np.asarray(img.convert("L").resize(size[::-1], Image.Resampling.BILINEAR))
+        ref = _bincount_reference(grey, radius, method, grid, lbp.n_bins_)
+        np.testing.assert_array_equal(Xt[i], ref)
+
+
+def test_draft_histograms_are_close_and_cached_apart(jpeg_faces, tmp_path):
+    params = dict(grid=4, image_size=64)
+    full = LBPFeatures(**params, cache=tmp_path).fit(jpeg_faces)
+    drafted = LBPFeatures(**params, draft=True, cache=tmp_path).fit(jpeg_faces)
+    a, b = full.transform(jpeg_faces), drafted.transform(jpeg_faces)
+    assert drafted._last_extraction["n_computed"] == len(jpeg_faces)  # no shared entries
+    assert not np.array_equal(a, b)
+    per_cell_l1 = np.abs(a - b).reshape(len(a), 16, -1).sum(axis=2)  # each cell sums to 1
+    assert per_cell_l1.mean() < 0.3
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cosine.min() > 0.95
+    # the drafted codes are those of the drafted pixels, read by Pillow itself
+    for i, p in enumerate(jpeg_faces):
+        with Image.open(p) as img:
+            img.draft("L", (64, 64))
+            assert img.size == (128, 96)  # 1/2 of 256x192: 1/4 would be 48 high
+            grey = np.asarray(img.convert("L").resize((64, 64), Image.Resampling.BILINEAR))
+        np.testing.assert_array_equal(b[i], _bincount_reference(grey, 1, "nri_uniform",
+                                                                (4, 4), 59))
+    assert full.cache_namespace_ != drafted.cache_namespace_
+    assert drafted.cache_config_["jpeg_decode"] == "draft"
+    # full decodes keep the keys (and so the namespaces) they had before draft existed
+    assert set(full.cache_config_) == {
+        "feature", "lbp_code_version", "values", "n_points", "radius", "method", "grid",
+        "image_size", "scikit-image", "pillow"}
+    # without a resize there is nothing to draft: same numbers, same namespace
+    own_size = LBPFeatures(grid=4, image_size=None, draft=True).fit(jpeg_faces)
+    assert own_size.cache_namespace_ == LBPFeatures(grid=4, image_size=None).fit(
+        jpeg_faces).cache_namespace_
+    # arrays are not decoded: draft changes nothing
+    arrays = np.stack([np.asarray(Image.open(p)) for p in jpeg_faces])
+    np.testing.assert_array_equal(LBPFeatures(**params, draft=True).fit_transform(arrays),
+                                  LBPFeatures(**params).fit_transform(arrays))
+    full.cache_.close()
+    drafted.cache_.close()
+
+
+def test_make_lbp_svm_forwards_draft():
+    assert make_lbp_svm(draft=True).named_steps["lbpfeatures"].draft is True
+    assert make_lbp_svm().named_steps["lbpfeatures"].draft is False
