@@ -18,11 +18,13 @@ import json
 import logging
 import os
 import re
+import sys
 import threading
 import time
 import warnings
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 import optuna
 import pandas as pd
@@ -35,7 +37,7 @@ from optuna.distributions import (
 )
 from optuna.pruners import BasePruner, NopPruner
 from optuna.samplers import BaseSampler, TPESampler
-from optuna.storages import BaseStorage
+from optuna.storages import BaseStorage, InMemoryStorage
 from optuna.trial import TrialState
 from scipy import sparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
@@ -68,6 +70,10 @@ __all__ = ["SubjectSearchCV"]
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _STUDY_ATTR = "skanimal_search"  # the study's fingerprint (user attribute)
 _TRIAL_ATTR = "skanimal_cv"  # a trial's fold scores and times (user attribute)
+_SURPLUS_ATTR = "skanimal_surplus"  # a trial given up: the study was full (user attribute)
+# seconds an SQLite connection waits for another process's write lock before
+# "database is locked" (sqlite3's default is 5)
+_SQLITE_TIMEOUT = 120
 
 
 # --------------------------------------------------------------------------- #
@@ -227,8 +233,11 @@ def _resolve_storage(storage, heartbeat_interval):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         kwargs = {}
+        if url.startswith("sqlite"):
+            # processes sharing the study wait for each other's write lock
+            kwargs["engine_kwargs"] = {"connect_args": {"timeout": _SQLITE_TIMEOUT}}
         if heartbeat_interval is not None:
-            kwargs = {
+            kwargs |= {
                 "heartbeat_interval": int(heartbeat_interval),
                 # a trial killed with its process is run again, once, with the
                 # same parameters, when its heartbeat has gone stale
@@ -236,10 +245,25 @@ def _resolve_storage(storage, heartbeat_interval):
                     optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
             }
         try:
-            return optuna.storages.RDBStorage(url, **kwargs)
+            return _open_rdb(url, kwargs)
         except (ImportError, ValueError) as exc:
             raise ValueError(f"storage={text!r} cannot be opened as an Optuna RDB "
                              f"storage: {exc}") from exc
+
+
+def _open_rdb(url, kwargs, attempts=3):
+    """An RDB storage; retried when another process creates its tables at once."""
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, **kwargs)
+        except (IntegrityError, ProgrammingError):
+            # both processes found no tables and created them: the second one's
+            # insert of the schema version (or CREATE TABLE) collides
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 def _open_study(storage, study_name, sampler, pruner, fingerprint):
@@ -285,12 +309,162 @@ def _fail_stale_trials(study):
 
 
 # --------------------------------------------------------------------------- #
+# Parallel loops: threads, or joblib workers sharing a storage
+# --------------------------------------------------------------------------- #
+
+
+class _SurplusTrial(Exception):
+    """Raised by the objective of a trial that the full study does not need."""
+
+
+class _Quota:
+    """Stops a fit's loops once the study's trials reach `n_trials`.
+
+    Counted ("taken"): the finished trials, and the trials of this fit or of
+    other processes begun since this fit opened the study (numbered from
+    `first_number`) that are running or failed -- a failed trial uses up its
+    place, as in a single ``study.optimize(n_trials=missing)``. Running trials
+    older than this fit are not counted: they may be dead ones of a killed
+    process. Each loop (thread, joblib worker, other process) stops after a
+    trial once `n_trials` are taken (an Optuna callback); a trial begun by two
+    loops at the same instant is given up at once, before any parameter is
+    drawn, when `n_trials` trials numbered below it are taken (recorded as
+    failed with the user attribute ``"skanimal_surplus"``). So the study ends
+    with exactly `n_trials` finished trials unless some fail.
+    """
+
+    def __init__(self, n_trials, first_number):
+        self.n_trials = n_trials
+        self.first_number = first_number
+
+    def _taken(self, study, below=None):
+        n = 0
+        for t in study.get_trials(deepcopy=False):
+            if below is not None and t.number >= below:
+                continue
+            n += t.state in _FINISHED or (
+                t.number >= self.first_number and t.state != TrialState.WAITING
+                and not t.user_attrs.get(_SURPLUS_ATTR))
+        return n
+
+    def __call__(self, study, frozen_trial):
+        if self._taken(study) >= self.n_trials:
+            study.stop()
+
+    def claim(self, trial):
+        if self._taken(trial.study, below=trial.number) >= self.n_trials:
+            trial.set_user_attr(_SURPLUS_ATTR, True)
+            trial.study.stop()
+            raise _SurplusTrial(f"the study already holds {self.n_trials} trials")
+
+
+class _SurplusLogFilter(logging.Filter):
+    """Drops Optuna's "Trial N failed" warnings of surplus trials."""
+
+    _FAILED = re.compile(r"Trial (\d+) failed")
+
+    def __init__(self, study):
+        super().__init__()
+        self.study = study
+
+    def filter(self, record):
+        match = self._FAILED.match(str(record.msg))
+        if match is None:
+            return True
+        number = int(match.group(1))
+        trials = [t for t in self.study.get_trials(deepcopy=False) if t.number == number]
+        return not (trials and trials[0].user_attrs.get(_SURPLUS_ATTR))
+
+
+def _run_loop(study, objective, n_trials, timeout, n_jobs, callbacks, verbose):
+    """One optimisation loop (n_jobs threads); returns (new trials, errors)."""
+    optuna_logger = logging.getLogger("optuna")
+    old_level = optuna_logger.level
+    if not verbose:
+        optuna_logger.setLevel(max(logging.WARNING, optuna_logger.getEffectiveLevel()))
+    trial_logger = logging.getLogger("optuna.study._optimize")
+    log_filter = _SurplusLogFilter(study)
+    trial_logger.addFilter(log_filter)
+    try:
+        study.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs,
+                       catch=(_SurplusTrial,),
+                       callbacks=[objective.quota, *callbacks])
+    finally:
+        trial_logger.removeFilter(log_filter)
+        optuna_logger.setLevel(old_level)
+    return objective.n_calls, objective.errors
+
+
+def _worker_loop(study_name, storage, sampler, pruner, objective, n_trials, timeout,
+                 callbacks, verbose):
+    """One loop in a joblib worker (a process, a Dask worker) on a shared storage."""
+    study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
+                              pruner=pruner)
+    return _run_loop(study, objective, n_trials, timeout, 1, callbacks, verbose)
+
+
+def _wait_for_other_processes(study, storage, first_number, poll=0.1):
+    """Wait until the trials that other processes began during this fit end.
+
+    Only with heartbeats, which bound the wait: a trial of a killed process
+    is failed once its heartbeat is stale.
+    """
+    get_interval = getattr(storage, "get_heartbeat_interval", None)
+    if get_interval is None or get_interval() is None:
+        return
+    while any(t.number >= first_number
+              for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
+        time.sleep(poll)
+        _fail_stale_trials(study)
+
+
+def _joblib_backend():
+    """The joblib backend set by ``joblib.parallel_config``, or None.
+
+    None also for a thread-based backend: trials then run in Optuna's threads.
+    """
+    from joblib.parallel import _backend, default_parallel_config
+
+    config = getattr(_backend, "config", default_parallel_config)
+    if config["backend"] is default_parallel_config["backend"]:
+        return None  # joblib's default, not the user's choice
+    backend = joblib.parallel.get_active_backend()[0]
+    return None if getattr(backend, "uses_threads", False) else backend
+
+
+def _is_dask(backend):
+    return type(backend).__name__ == "DaskDistributedBackend"
+
+
+def _shared_storage(storage, backend):
+    """The storage that joblib workers of `backend` share; (storage, made here)."""
+    if storage is None and _is_dask(backend):
+        from optuna_integration import DaskStorage
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return DaskStorage(), True  # in the scheduler's memory, for this fit only
+    if storage is None or isinstance(storage, InMemoryStorage):
+        raise ValueError(
+            f"n_jobs with the joblib backend {type(backend).__name__} runs trials in "
+            "other processes, which cannot reach a study in this process's memory "
+            f"(storage={storage!r}). Give storage= an SQLite path (one machine) or a "
+            "PostgreSQL/MySQL URL (a cluster), use the 'dask' backend (its scheduler "
+            "then holds the study), or run trials in threads (no backend, or "
+            "'threading')."
+        )
+    return storage, False
+
+
+# --------------------------------------------------------------------------- #
 # The objective
 # --------------------------------------------------------------------------- #
 
 
 def _net_step(estimator):
     """The skorch net of an estimator (itself, or a pipeline's final step), or None."""
+    if "skorch" not in sys.modules:  # no net was made: spare the import of torch
+        return None
     from skorch import NeuralNet
 
     if isinstance(estimator, NeuralNet):
@@ -324,7 +498,8 @@ class _Objective:
     """Cross-validates one trial's parameters on the fixed inner splits."""
 
     def __init__(self, estimator, space, X, y, splits, fit_params, scorer, error_score,
-                 prune, prune_on):
+                 prune, prune_on, quota):
+        self.quota = quota
         self.estimator = estimator
         self.space = space
         self.X = X
@@ -339,7 +514,17 @@ class _Objective:
         self.errors = []
         self._lock = threading.Lock()
 
+    def __getstate__(self):  # pickled to joblib workers
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __call__(self, trial):
+        self.quota.claim(trial)
         with self._lock:
             self.n_calls += 1
         params = {name: _suggest(trial, name, dist) for name, dist in self.space.items()}
@@ -799,6 +984,11 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             )
 
         storage = _resolve_storage(self.storage, self.heartbeat_interval)
+        backend = _joblib_backend()
+        n_loops = 1 if backend is None else joblib.effective_n_jobs(self.n_jobs)
+        made_storage = False
+        if n_loops > 1:
+            storage, made_storage = _shared_storage(storage, backend)
         study_name = self.study_name
         fingerprint = None
         if storage is not None:
@@ -821,30 +1011,35 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             else:
                 study = _open_study(storage, study_name, None, pruner, fingerprint)
                 _fail_stale_trials(study)
-            study.sampler = self._make_sampler(len(study.trials))
+            n_existing = len(study.trials)
             n_done = len(study.get_trials(deepcopy=False, states=_FINISHED))
             objective = _Objective(self.estimator, space, X, y, splits, inner_params,
-                                   scorer, self.error_score, prune, self.prune_on)
+                                   scorer, self.error_score, prune, self.prune_on,
+                                   _Quota(self.n_trials, n_existing))
+            n_new, errors = 0, []
             missing = self.n_trials - n_done
             if missing > 0:
-                callbacks = [optuna.study.MaxTrialsCallback(self.n_trials,
-                                                            states=_FINISHED)]
-                study.optimize(
-                    objective, n_trials=missing, timeout=self.timeout,
-                    n_jobs=1 if self.n_jobs is None else self.n_jobs,
-                    callbacks=callbacks + list(self.callbacks or []),
-                )
+                n_new, errors = self._optimize(study, storage, objective, missing,
+                                               min(n_loops, missing), backend)
+            if storage is not None:
+                _wait_for_other_processes(study, storage, n_existing)
         finally:
             optuna_logger.setLevel(old_level)
+        if made_storage:  # keep the study after the cluster is gone; free the scheduler
+            in_memory = InMemoryStorage()
+            optuna.copy_study(from_study_name=study.study_name, from_storage=storage,
+                              to_storage=in_memory)
+            optuna.delete_study(study_name=study.study_name, storage=storage)
+            study = optuna.load_study(study_name=study.study_name, storage=in_memory)
 
         self.study_ = study
         self.study_name_ = study.study_name
         self.param_distributions_ = space
         self.scorer_ = scorer
         self.n_splits_ = len(splits)
-        self.n_new_trials_ = objective.n_calls
+        self.n_new_trials_ = n_new
         self.n_trials_ = len(study.get_trials(deepcopy=False, states=_FINISHED))
-        self._warn_failures(objective)
+        self._warn_failures(n_new, errors)
         self.cv_results_ = self._cv_results(study, space, len(splits))
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not complete:
@@ -852,8 +1047,7 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise ValueError(
                 f"No trial of the study {study.study_name!r} completed "
                 f"({states.to_dict()}); there are no best parameters."
-                + (f" The first error was:\n{objective.errors[0]}"
-                   if objective.errors else "")
+                + (f" The first error was:\n{errors[0]}" if errors else "")
             )
         self.best_trial_ = study.best_trial
         self.best_params_ = dict(self.best_trial_.params)
@@ -869,14 +1063,39 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             self.best_estimator_ = estimator
         return self
 
-    def _make_sampler(self, n_existing):
+    def _optimize(self, study, storage, objective, missing, n_loops, backend):
+        """Run the missing trials: in threads here, or in `n_loops` joblib workers."""
+        callbacks = list(self.callbacks or [])
+        if n_loops <= 1:
+            study.sampler = self._make_sampler(len(study.trials))
+            n_threads = 1 if backend is not None or self.n_jobs is None else self.n_jobs
+            return _run_loop(study, objective, missing, self.timeout, n_threads,
+                             callbacks, self.verbose)
+        n_existing = len(study.trials)
+        with warnings.catch_warnings():  # DaskStorage is "experimental"
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            results = joblib.Parallel(n_jobs=n_loops)(
+                joblib.delayed(_worker_loop)(
+                    study.study_name, storage, self._make_sampler(n_existing, loop),
+                    study.pruner, objective, missing, self.timeout, callbacks, self.verbose,
+                )
+                for loop in range(n_loops)
+            )
+        return sum(n for n, _ in results), [e for _, errors in results for e in errors]
+
+    def _make_sampler(self, n_existing, loop=0):
+        """A copy of `sampler`, or a TPE sampler; each parallel loop draws its own."""
         if self.sampler is not None:
-            return copy.deepcopy(self.sampler)
+            sampler = copy.deepcopy(self.sampler)
+            if loop:
+                sampler.reseed_rng()
+            return sampler
         rs = self.random_state
         if rs is None:
             seed = None
         elif isinstance(rs, Integral):
-            seed = int(np.random.SeedSequence([int(rs), n_existing]).generate_state(1)[0])
+            entropy = [int(rs), n_existing] + ([loop] if loop else [])
+            seed = int(np.random.SeedSequence(entropy).generate_state(1)[0])
         else:
             seed = int(rs.randint(np.iinfo(np.int32).max))
         return TPESampler(seed=seed)
@@ -890,19 +1109,20 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
             params["groups"] = groups
         return params
 
-    def _warn_failures(self, objective):
-        if objective.errors:
+    def _warn_failures(self, n_new, errors):
+        if errors:
             warnings.warn(
-                f"{len(objective.errors)} inner fits failed in {objective.n_calls} new "
+                f"{len(errors)} inner fits failed in {n_new} new "
                 f"trials and were scored error_score={self.error_score!r}. The first "
-                f"error was:\n{objective.errors[0]}",
+                f"error was:\n{errors[0]}",
                 FitFailedWarning,
                 stacklevel=3,
             )
 
     @staticmethod
     def _cv_results(study, space, n_splits):
-        trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+        trials = sorted((t for t in study.get_trials(deepcopy=False)
+                         if not t.user_attrs.get(_SURPLUS_ATTR)), key=lambda t: t.number)
         n = len(trials)
         results = {
             "number": np.array([t.number for t in trials], dtype=int),
