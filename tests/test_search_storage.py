@@ -3,11 +3,13 @@ PostgreSQL server) and parallel loops through joblib (a local Dask cluster)."""
 
 import glob
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 import joblib
 import numpy as np
@@ -198,6 +200,7 @@ def test_two_processes_fill_one_study(backend, helper, tmp_path, request):
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert "database is locked" not in err
+        assert "_SurplusTrial" not in err  # given-up trials raise no alarm
         outputs.append(json.loads(out.strip().splitlines()[-1]))
     assert outputs[0]["pid"] != outputs[1]["pid"]
     _check_shared_study(outputs, url, name, N_TRIALS)
@@ -209,6 +212,51 @@ def test_two_processes_fill_one_study(backend, helper, tmp_path, request):
                             storage=storage, study_name=name, refit=False)
     again.fit(X, y, groups=groups)
     assert again.n_new_trials_ == 0 and again.best_params_ == outputs[0]["best_params"]
+
+
+def test_a_trial_begun_beyond_n_trials_is_given_up_and_others_are_awaited(tmp_path):
+    """Another process begins two trials while this fit's first one runs."""
+    X, y, groups = np.random.default_rng(0).normal(size=(12, 2)), np.tile([0, 1], 6), \
+        np.repeat(np.arange(3), 4)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    space = {"C": FloatDistribution(0.1, 1)}
+    other_trials = []
+
+    def other_process(study, frozen_trial):
+        if other_trials:
+            return
+        other = optuna.load_study(study_name=study.study_name, storage=url)
+        other_trials.extend(other.ask() for _ in range(2))
+        for trial in other_trials:
+            trial.suggest_float("C", 0.1, 1)
+
+        def finish():  # later, with a score no real trial reaches
+            for trial, value in zip(other_trials, (2.0, 0.5)):
+                other.tell(trial, value)
+
+        threading.Timer(0.5, finish).start()
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    trial_logger = logging.getLogger("optuna.study._optimize")
+    trial_logger.addHandler(handler)
+    try:
+        search = SubjectSearchCV(LogisticRegression(), space, n_trials=3, cv=2, storage=url,
+                                 study_name="raced", callbacks=[other_process])
+        search.fit(X, y, groups=groups)
+    finally:
+        trial_logger.removeHandler(handler)
+    states = [t.state for t in search.study_.trials]
+    assert states == [TrialState.COMPLETE] * 3 + [TrialState.FAIL]
+    surplus = search.study_.trials[3]
+    assert surplus.user_attrs["skanimal_surplus"] and not surplus.params
+    assert search.n_new_trials_ == 1 and search.n_trials_ == 3
+    assert list(search.cv_results_["number"]) == [0, 1, 2]  # not the surplus trial
+    # the fit waited for the other process's trials: the best is one of them
+    assert search.best_score_ == 2.0
+    assert search.best_params_ == other_trials[0].params
+    assert not [r for r in records if "Trial 3" in r.getMessage()]  # no alarm logged
 
 
 def test_sqlite_path_waits_for_locks(tmp_path):

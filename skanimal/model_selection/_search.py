@@ -253,15 +253,16 @@ def _resolve_storage(storage, heartbeat_interval):
 
 def _open_rdb(url, kwargs, attempts=3):
     """An RDB storage; retried when another process creates its tables at once."""
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url, **kwargs)
-        except (IntegrityError, ProgrammingError):
-            # both processes found no tables and created them: the second one's
-            # insert of the schema version (or CREATE TABLE) collides
-            if attempt == attempts - 1:
+        except (IntegrityError, OperationalError, ProgrammingError) as exc:
+            # processes that found no tables and created them at once: the later
+            # ones' CREATE TABLE or insert of the schema version collides
+            collided = not isinstance(exc, OperationalError) or "already exists" in str(exc)
+            if not collided or attempt == attempts - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))
 
@@ -641,11 +642,16 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
         ``"balanced_accuracy"``...), a scorer callable
         ``scorer(estimator, X, y)``, or None for the estimator's ``score``.
     storage : str, path-like, optuna storage or None, default=None
-        Where the study lives. None: in memory, a fresh study on every fit.
-        A file path (``"search.db"``; the folder must exist): an SQLite
-        database, created when missing. A URL (``"sqlite:///search.db"``,
-        ``"postgresql://..."``): any Optuna RDB storage. An
-        :class:`optuna.storages.BaseStorage` object is used as it is.
+        Where the study lives. None: in memory, a fresh study on every fit
+        (under joblib's Dask backend with parallel trials, on the Dask
+        scheduler for the fit's duration, see Notes). A file path
+        (``"search.db"``; the folder must exist): an SQLite database, created
+        when missing, whose connections wait up to 120 s for another process's
+        write lock -- for one machine only, never on a network file system.
+        A URL (``"sqlite:///search.db"``,
+        ``"postgresql+psycopg2://user@host/db"``): any Optuna RDB storage;
+        PostgreSQL (or MySQL) is the storage for processes on several machines.
+        An :class:`optuna.storages.BaseStorage` object is used as it is.
     study_name : str, default=None
         The study in `storage`. None derives it from the estimator, the search
         space, the scoring, the data and the inner splits
@@ -666,7 +672,12 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
         number of trials already in the study, so that a resumed search
         continues with new draws instead of repeating the first ones.
     n_jobs : int, default=None
-        Trials run in parallel threads by Optuna. None means 1.
+        Trials run in parallel. By default in threads of this process (Optuna's
+        ``n_jobs``; None means 1). Under a process-based joblib backend set
+        with :func:`joblib.parallel_config` (``"loky"``, ``"dask"``...), in
+        `n_jobs` loops run by joblib's workers on the shared storage (None
+        then takes the ``n_jobs`` of ``parallel_config``; -1 is every worker
+        of a Dask cluster), see Notes.
     refit : bool, default=True
         Refit the best parameters on all the data, as ``best_estimator_``,
         which ``predict``, ``predict_proba``, ``decision_function``,
@@ -716,7 +727,8 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
     study_ : optuna.study.Study
         The study (its ``trials_dataframe()`` lists every trial).
     cv_results_ : dict of ndarray
-        One entry per trial of the study, in order: ``number``, ``state``,
+        One entry per trial of the study (but surplus ones, see Notes), in
+        order: ``number``, ``state``,
         ``params``, ``param_<name>``, ``split<k>_test_score``,
         ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
         ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
@@ -754,9 +766,36 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
     sampler, appear in ``cv_results_`` and compete for ``best_params_``. A
     study created for another estimator, search space, scoring, data or
     inner splits is refused (its fingerprint is stored as the study's user
-    attribute ``"skanimal_search"``). Several processes may run the same
-    study at once on an RDB storage: each stops when the study holds
-    `n_trials` finished trials.
+    attribute ``"skanimal_search"``).
+
+    **Several processes on one study.** Processes may run the same study at
+    once on a shared storage (same `storage` and `study_name`): an SQLite
+    path on one machine, PostgreSQL or MySQL across machines. Together they
+    run the missing trials only: a process starts no new trial once the
+    study holds `n_trials` trials that are finished or that were begun (and
+    are running, or failed) since it opened the study; a trial that two
+    processes begin at the same instant beyond that is given up before it
+    draws parameters (recorded as failed with the user attribute
+    ``"skanimal_surplus"``, left out of ``cv_results_``). So the study ends
+    with exactly `n_trials` finished trials unless some fail, as in a single
+    process. With heartbeats, each fit then waits for the trials still
+    running in other processes, so that every process reports the same
+    ``best_params_``; a trial of a killed process ends the wait once its
+    heartbeat is stale.
+
+    **Parallel trials through joblib.** ``with
+    joblib.parallel_config(backend="dask"):`` (a ``distributed.Client``
+    connected to the cluster) runs `n_jobs` optimisation loops as joblib
+    tasks on the cluster's workers, each with its own sampler, each
+    stopping as above; ``"loky"`` does the same in local processes. The
+    loops share `storage`, which must be one they can reach: PostgreSQL (or
+    MySQL) on a cluster, an SQLite path on one machine. With
+    ``storage=None`` under Dask, the study lives on the Dask scheduler
+    (optuna-integration's ``DaskStorage``) during the fit and is copied into
+    memory for ``study_`` at its end; under another process backend,
+    ``storage=None`` is an error. `callbacks` run in the workers. The
+    results follow the same rules as a local run: `n_trials` finished
+    trials, the best of them as ``best_params_``.
 
     **Trials left running.** A process killed during a trial leaves it
     "running". With heartbeats (the default for paths and URLs), such a
