@@ -238,8 +238,8 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         Let libjpeg decode JPEG files at the smallest of the scales 1/2, 1/4
         and 1/8 at which they are still at least ``image_size``, straight to
         greyscale (:meth:`PIL.Image.Image.draft`), before the resize.
-        Decoding then costs 2.5 to 5 times less (from 640x480 and 1280x960
-        files), which is most of the time left once the codes are computed,
+        Decoding then costs 2 to 3 times less (640x480 and 1280x960 files),
+        and decoding is most of the time left once the codes are computed,
         but the pixels are not those of a full decode: on 640x480 and
         1280x960 JPEG photographs and faces resized to 224x224 they differed
         by 0.3 to 0.9 grey levels on average, 99 % of the pixels by at most
@@ -300,8 +300,8 @@ class LBPFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     numpy version of :func:`skimage.feature.local_binary_pattern` that
     repeats its float64 bilinear sampling, offset rounding and ``>=``
     comparison operation for operation, so its codes are equal bit for bit
-    (tested for the four methods and integer and fractional radii), about
-    five times faster; other ``n_points`` call scikit-image. From JPEG files
+    (tested for the four methods and integer and fractional radii), five to
+    eight times faster; other ``n_points`` call scikit-image. From JPEG files
     on one core, decoding then takes most of the time: see ``draft``.
 
     **Cache.** One vector is cached per image (keyed by its content: a hash
