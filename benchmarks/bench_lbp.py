@@ -3,7 +3,12 @@
 Usage::
 
     python benchmarks/bench_lbp.py [--n-images 200] [--repeats 3] [--image-size 224]
-        [--only hist cache] [--cache-settings R1P8-4x4 R3P8-16x16] [--cache-n-images 0]
+        [--only hist cache jpeg] [--cache-settings R1P8-4x4 R3P8-16x16] [--cache-n-images 0]
+        [--jpeg-n-images 100] [--jpeg-sizes 640x480 1280x960]
+        [--jpeg-settings R1P8-8x8 R3P8-8x8]
+
+Run the ``jpeg`` part as ``OMP_NUM_THREADS=1 python benchmarks/bench_lbp.py --only jpeg``:
+its one-core variants must be one thread (the value is recorded).
 
 Writes ``--n-images`` PNG files to a temporary folder (faces from
 :func:`skanimal.datasets.make_grimace_faces` when it is available, structured
@@ -33,6 +38,29 @@ histogram read back; median of ``--repeats``), the ratios ``cold / warm`` and
 ``uncached / warm``, and the cache's size. The three outputs are checked to be
 identical, and the warm run to have coded no image. Written to the
 ``"cache"`` entry of ``bench_lbp.json``.
+
+**jpeg** -- end to end from JPEG files, one core: ``--jpeg-n-images``
+photographs (random 4:3 crops of the :mod:`skimage.data` pictures, resized
+to each of ``--jpeg-sizes`` and saved at quality 90) to the histograms of
+each of ``--jpeg-settings``, 224x224 images:
+
+- ``skimage_loop``: the loop a user would write -- ``PIL.Image.open``,
+  ``convert("L")``, ``resize((224, 224), BILINEAR)``,
+  :func:`skimage.feature.local_binary_pattern`, one ``np.bincount`` per
+  ``np.array_split`` cell, L1-normalised;
+- ``lbp``: ``LBPFeatures.from_setting(setting, n_jobs=1).transform(paths)``;
+- ``lbp_draft``: the same with ``draft=True``;
+- ``lbp_n_jobs2`` and ``lbp_draft_n_jobs2``: two threads.
+
+Interleaved repeats (``--repeats``, after one untimed pass that reads the
+files into the page cache); images/s are medians, ``x_*`` ratios are the
+median over repeats of the loop's time over the variant's time in the same
+repeat. The loop's histograms are checked to equal ``lbp``'s bit for bit,
+and the LBP codes of every decoded image to equal scikit-image's;
+``draft_cell_l1`` is the mean L1 distance between drafted and full-decode
+cell histograms (each sums to 1). ``codes_*`` rows time the codes alone on
+the 224x224 images: ``local_binary_pattern`` against the vectorised codes.
+Written to the ``"jpeg"`` entry of ``bench_lbp.json``.
 """
 
 # Authors: the skanimal developers
@@ -53,8 +81,9 @@ from PIL import Image
 from skimage.feature import local_binary_pattern
 from sklearn.base import clone
 
-from skanimal.features import EmbeddingCache, LBPFeatures
+from skanimal.features import LBP_SETTINGS, EmbeddingCache, LBPFeatures
 from skanimal.features._lbp import _cell_histograms
+from skanimal.features._lbp_codes import lbp_codes
 from skanimal.utils import load_image
 from skanimal.utils._io import write_text_atomic
 
@@ -162,6 +191,129 @@ def bench_cache(settings, repeats, n_images=None):
     return rows
 
 
+def make_photographs(folder, n_images, width, height, seed=0):
+    """JPEG files (quality 90) of random 4:3 crops of the skimage.data pictures."""
+    from skimage import data
+
+    sources = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket(),
+               np.stack([data.camera()] * 3, axis=-1), data.immunohistochemistry()]
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i in range(n_images):
+        src = sources[i % len(sources)]
+        h, w = src.shape[:2]
+        ch = int(rng.uniform(0.6, 1.0) * min(h, w * 3 / 4))
+        cw = ch * 4 // 3
+        top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        crop = src[top:top + ch, left:left + cw]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        img = Image.fromarray(np.ascontiguousarray(crop)).resize((width, height),
+                                                                 Image.Resampling.LANCZOS)
+        path = os.path.join(folder, f"photo_{width}x{height}_{i:04d}.jpg")
+        img.save(path, quality=90)
+        paths.append(path)
+    return np.asarray(paths, dtype=object)
+
+
+def skimage_loop(paths, radius, grid, n_bins=59, size=224):
+    """The loop a user would write: Pillow, scikit-image, one bincount per cell."""
+    out = []
+    for p in paths:
+        with Image.open(p) as img:
+            grey = np.asarray(img.convert("L").resize((size, size), Image.Resampling.BILINEAR))
+        codes = local_binary_pattern(grey, 8, radius, "nri_uniform").astype(np.intp)
+        hist = []
+        for band in np.array_split(codes, grid, axis=0):
+            for cell in np.array_split(band, grid, axis=1):
+                hist.append(np.bincount(cell.ravel(), minlength=n_bins) / cell.size)
+        out.append(np.concatenate(hist))
+    return np.asarray(out)
+
+
+def _check_codes(paths, radius):
+    """The vectorised codes of every decoded image equal scikit-image's."""
+    for p in paths:
+        for draft in (False, True):
+            grey = load_image(p, mode="L", size=224, draft=draft)
+            expected = local_binary_pattern(grey, 8, radius, "nri_uniform")
+            np.testing.assert_array_equal(lbp_codes(grey, 8, radius, "nri_uniform"), expected)
+
+
+def _codes_rows(paths, repeats):
+    """The codes alone on 224x224 grey images: scikit-image against the vectorised codes."""
+    grey = [load_image(p, mode="L", size=224) for p in paths]
+    rows = []
+    for radius in (1, 3):
+        funcs = {"skimage": local_binary_pattern, "vectorised": lbp_codes}
+        times = {k: [] for k in funcs}
+        for _ in range(repeats):
+            for key, func in funcs.items():
+                t, _ = _timed(lambda f=func, r=radius: [f(g, 8, r, "nri_uniform") for g in grey])
+                times[key].append(t)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        rows.append({
+            "codes": f"R{radius}P8 nri_uniform 224x224",
+            "skimage_img_s": round(len(grey) / med["skimage"], 1),
+            "vectorised_img_s": round(len(grey) / med["vectorised"], 1),
+            "x_vectorised": round(statistics.median(
+                a / b for a, b in zip(times["skimage"], times["vectorised"])), 2),
+        })
+    return rows
+
+
+def bench_jpeg(n_images, repeats, sizes, settings):
+    """JPEG files to histograms, one core: the scikit-image loop against LBPFeatures."""
+    load_start = os.getloadavg()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="skanimal-bench-lbp-jpeg-") as folder:
+        for size in sizes:
+            width, height = map(int, size.split("x"))
+            paths = make_photographs(folder, n_images, width, height)
+            for setting in settings:
+                radius, grid = LBP_SETTINGS[setting]["radius"], LBP_SETTINGS[setting]["grid"][0]
+                _check_codes(paths[:10], radius)
+                est = {
+                    "lbp": LBPFeatures.from_setting(setting, n_jobs=1),
+                    "lbp_draft": LBPFeatures.from_setting(setting, n_jobs=1, draft=True),
+                    "lbp_n_jobs2": LBPFeatures.from_setting(setting, n_jobs=2),
+                    "lbp_draft_n_jobs2": LBPFeatures.from_setting(setting, n_jobs=2, draft=True),
+                }
+                variants = {"skimage_loop": lambda p=paths, r=radius, g=grid: skimage_loop(p, r, g)}
+                for key, lbp in est.items():
+                    lbp.fit(paths)
+                    variants[key] = lambda lbp=lbp, p=paths: lbp.transform(p)
+                outputs = {k: f() for k, f in variants.items()}  # untimed: page cache
+                times = {k: [] for k in variants}
+                for _ in range(repeats):
+                    for key, func in variants.items():
+                        seconds, outputs[key] = _timed(func)
+                        times[key].append(seconds)
+                np.testing.assert_array_equal(outputs["lbp"], outputs["skimage_loop"])
+                np.testing.assert_array_equal(outputs["lbp_n_jobs2"], outputs["lbp"])
+                np.testing.assert_array_equal(outputs["lbp_draft_n_jobs2"], outputs["lbp_draft"])
+                med = {k: statistics.median(v) for k, v in times.items()}
+                row = {"jpeg": size, "setting": setting}
+                row.update({f"{k}_img_s": round(n_images / med[k], 1) for k in variants})
+                for key in est:
+                    row[f"x_{key}"] = round(statistics.median(
+                        a / b for a, b in zip(times["skimage_loop"], times[key])), 2)
+                diff = np.abs(outputs["lbp_draft"] - outputs["lbp"])
+                row["draft_cell_l1"] = round(float(diff.reshape(n_images, grid * grid, -1)
+                                                   .sum(axis=2).mean()), 3)
+                rows.append(row)
+                print(row, flush=True)
+        codes = _codes_rows(paths[:50], repeats)
+    _print_table(f"LBP from JPEG files to histograms: {n_images} photographs per size, "
+                 f"224x224, nri_uniform, one core (n_jobs=1) unless n_jobs2, "
+                 f"median of {repeats} interleaved repeats", rows)
+    _print_table("LBP codes alone (one core)", codes)
+    return {"rows": rows, "codes": codes,
+            "meta": {"n_images": n_images, "repeats": repeats,
+                     "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+                     "load_average_start": load_start, "load_average_end": os.getloadavg()}}
+
+
 def _print_table(title, rows):
     header = list(rows[0])
     widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
@@ -178,14 +330,21 @@ def main(argv=None):
     parser.add_argument("--image-size", type=int, default=224,
                         help="size of the generated images (they are resized to 224)")
     parser.add_argument("--grids", type=int, nargs="+", default=[4, 8, 16])
-    parser.add_argument("--only", nargs="+", choices=["hist", "cache"],
-                        default=["hist", "cache"])
+    parser.add_argument("--only", nargs="+", choices=["hist", "cache", "jpeg"],
+                        default=["hist", "cache", "jpeg"])
     parser.add_argument("--cache-settings", nargs="+", default=["R1P8-4x4", "R3P8-16x16"])
     parser.add_argument("--cache-n-images", type=int, default=0,
                         help="images of the built-in dataset for the cache part; 0: all")
+    parser.add_argument("--jpeg-n-images", type=int, default=100,
+                        help="JPEG photographs per size for the jpeg part")
+    parser.add_argument("--jpeg-sizes", nargs="+", default=["640x480", "1280x960"])
+    parser.add_argument("--jpeg-settings", nargs="+", default=["R1P8-8x8", "R3P8-8x8"])
     args = parser.parse_args(argv)
 
     results = {}
+    if "jpeg" in args.only:
+        results["jpeg"] = bench_jpeg(args.jpeg_n_images, args.repeats, args.jpeg_sizes,
+                                     args.jpeg_settings)
     if "cache" in args.only:
         results["cache"] = bench_cache(args.cache_settings, args.repeats,
                                        args.cache_n_images)
