@@ -295,6 +295,8 @@ def test_dask_cluster_runs_the_missing_trials_on_its_workers(helper, tmp_path):
                                        dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
         workers = set(client.run(os.getpid).values())
+        # imports done beforehand: both workers start their loop at once
+        client.run(_import_search)
         with joblib.parallel_config(backend="dask"):
             search = SubjectSearchCV(storage_helper.SlowRidge(pid_file=str(pid_file)), SPACE,
                                      n_trials=N_TRIALS, cv=2, n_jobs=2, random_state=0)
@@ -319,3 +321,9 @@ def test_dask_cluster_runs_the_missing_trials_on_its_workers(helper, tmp_path):
 def _n_dask_studies(dask_scheduler):
     extension = dask_scheduler.extensions["optuna"]
     return sum(len(s.get_all_studies()) for s in extension.storages.values())
+
+
+def _import_search():
+    import storage_helper  # noqa: F401
+
+    import skanimal.model_selection  # noqa: F401

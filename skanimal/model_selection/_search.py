@@ -424,8 +424,10 @@ def _joblib_backend():
 
     None also for a thread-based backend: trials then run in Optuna's threads.
     """
-    from joblib.parallel import _backend, default_parallel_config
-
+    try:  # joblib keeps the context's settings in a thread-local
+        from joblib.parallel import _backend, default_parallel_config
+    except ImportError:  # pragma: no cover - another joblib
+        return None
     config = getattr(_backend, "config", default_parallel_config)
     if config["backend"] is default_parallel_config["backend"]:
         return None  # joblib's default, not the user's choice
@@ -676,8 +678,8 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
         ``n_jobs``; None means 1). Under a process-based joblib backend set
         with :func:`joblib.parallel_config` (``"loky"``, ``"dask"``...), in
         `n_jobs` loops run by joblib's workers on the shared storage (None
-        then takes the ``n_jobs`` of ``parallel_config``; -1 is every worker
-        of a Dask cluster), see Notes.
+        takes the ``n_jobs`` of ``parallel_config``; under Dask, None and -1
+        are one loop per worker thread of the cluster), see Notes.
     refit : bool, default=True
         Refit the best parameters on all the data, as ``best_estimator_``,
         which ``predict``, ``predict_proba``, ``decision_function``,
@@ -1024,7 +1026,11 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         storage = _resolve_storage(self.storage, self.heartbeat_interval)
         backend = _joblib_backend()
-        n_loops = 1 if backend is None else joblib.effective_n_jobs(self.n_jobs)
+        n_loops = 1
+        if backend is not None:  # Dask's counts every worker thread, whatever n_jobs
+            n_loops = joblib.effective_n_jobs(self.n_jobs)
+            if self.n_jobs is not None and self.n_jobs > 0:
+                n_loops = min(n_loops, self.n_jobs)
         made_storage = False
         if n_loops > 1:
             storage, made_storage = _shared_storage(storage, backend)
