@@ -65,7 +65,7 @@ def write_atomic(path, text):
 
 
 def make_jpegs(folder, n, seed=0, size=(480, 640)):
-    """``n`` 640x480 JPEG photographs: random crops of skimage's samples + noise."""
+    """``n`` JPEG photographs of ``size`` (height, width): crops of skimage's samples + noise."""
     from skimage import data
     from skimage.transform import resize
 
@@ -118,45 +118,106 @@ def _timed(func):
 # --------------------------------------------------------------------------- 1
 
 
-def bench_cold(paths, backbones, batch_size, repeats):
+_COLD_VARIANTS = {  # name -> DeepFeatures parameters
+    "w0": dict(num_workers=0),
+    "w1": dict(num_workers=1),
+    "draft": dict(num_workers=0, draft=True),
+}
+
+
+def _cosine(a, b):
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return (a * b).sum(axis=1)
+
+
+def pixel_difference(deep, paths):
+    """Mean and max absolute difference (grey levels) of the network inputs, draft vs full."""
+    from skanimal.utils._torch import ImageDataset, timm_eval_transform
+
+    cfg = deep.data_config_
+    full = ImageDataset(paths, transform=timm_eval_transform(cfg))
+    draft = full.with_transform(full.transform)
+    draft.draft = deep._draft_request()
+    std = np.asarray(cfg["std"], dtype=np.float32)[:, None, None] * 255
+    diffs = [np.abs((full[i][0].numpy() - draft[i][0].numpy()) * std) for i in range(len(paths))]
+    return float(np.mean([d.mean() for d in diffs])), float(max(d.max() for d in diffs))
+
+
+def bench_cold(paths, backbones, batch_size, repeats, variants=("w0", "w1", "draft")):
     from skanimal.features import DeepFeatures
 
     rows = []
     for backbone in backbones:
-        variants = {
+        funcs = {
             "plain": lambda b=backbone: plain_loop(b, paths, batch_size),
         }
-        for workers in (0, 1):
+        fitted = {}
+        for name in variants:
             deep = DeepFeatures(backbone, weights=None, cache=False, verbose=0,
-                                batch_size=batch_size, num_workers=workers).fit(paths)
+                                batch_size=batch_size, **_COLD_VARIANTS[name]).fit(paths)
+            fitted[name] = deep
             # a fresh clone each time: the network is built inside the timing
-            variants[f"deep_w{workers}"] = lambda d=deep: d.__class__(**d.get_params()).fit(
+            funcs[name] = lambda d=deep: d.__class__(**d.get_params()).fit(
                 paths).transform(paths)
-        times = {k: [] for k in variants}
+        times = {k: [] for k in funcs}
         outputs = {}
-        for _ in range(repeats):
-            for key, func in variants.items():
+        for _ in range(repeats):  # interleaved: the machine's load hits every variant
+            for key, func in funcs.items():
                 seconds, outputs[key] = _timed(func)
                 times[key].append(seconds)
-        diff = max(float(np.abs(outputs[k] - outputs["plain"]).max())
-                   for k in outputs if k != "plain")
-        scale = float(np.abs(outputs["plain"]).max())
         med = {k: statistics.median(v) for k, v in times.items()}
         n = len(paths)
-        rows.append({
+        row = {
             "backbone": backbone,
             "n_images": n,
+            "image_size": "x".join(map(str, Image.open(paths[0]).size)),
             "batch_size": batch_size,
             "plain_img_s": round(n / med["plain"], 1),
-            "deep_w0_img_s": round(n / med["deep_w0"], 1),
-            "deep_w1_img_s": round(n / med["deep_w1"], 1),
-            "ratio_w0": round(med["plain"] / med["deep_w0"], 3),
-            "ratio_w1": round(med["plain"] / med["deep_w1"], 3),
-            "max_abs_diff_vs_plain": diff,
-            "max_abs_value": scale,
-        })
+        }
+        for name in variants:
+            row[f"{name}_img_s"] = round(n / med[name], 1)
+            row[f"ratio_{name}"] = round(med["plain"] / med[name], 3)
+        exact = [k for k in variants if k != "draft"]
+        if exact:
+            row["max_abs_diff_vs_plain"] = max(
+                float(np.abs(outputs[k] - outputs["plain"]).max()) for k in exact)
+        row["max_abs_value"] = float(np.abs(outputs["plain"]).max())
+        if "draft" in variants:
+            row["draft_min_cosine"] = round(float(_cosine(outputs["draft"],
+                                                          outputs["plain"]).min()), 8)
+            row["draft_max_abs_diff"] = float(np.abs(outputs["draft"] - outputs["plain"]).max())
+            mean_px, max_px = pixel_difference(fitted["draft"], paths[:16])
+            row["draft_mean_abs_px"] = round(mean_px, 3)
+            row["draft_max_abs_px"] = round(max_px, 1)
+            row["draft_decode"] = "x".join(map(str, fitted["draft"]._draft_request()[1]))
+        rows.append(row)
         _print_rows(f"cold extraction ({backbone})", rows[-1:])
     return rows
+
+
+def bench_n_jobs(paths, backbone, batch_size, n_jobs=2):
+    """n_jobs=1 against n_jobs workers: the first call starts the pool and builds."""
+    from skanimal.features import DeepFeatures
+
+    one = DeepFeatures(backbone, weights=None, cache=False, verbose=0, batch_size=batch_size)
+    many = one.__class__(**{**one.get_params(), "n_jobs": n_jobs})
+    t_one, ref = _timed(lambda: one.__class__(**one.get_params()).fit(paths).transform(paths))
+    t_first, first = _timed(lambda: many.fit(paths).transform(paths))
+    t_second, second = _timed(lambda: many.transform(paths))  # warm workers, memoised network
+    n = len(paths)
+    row = {
+        "backbone": backbone,
+        "n_images": n,
+        "n_jobs": n_jobs,
+        "n_jobs1_img_s": round(n / t_one, 1),
+        "first_call_img_s": round(n / t_first, 1),
+        "warm_workers_img_s": round(n / t_second, 1),
+        "ratio_warm_vs_1": round(t_one / t_second, 3),
+        "max_abs_diff_vs_1": float(max(np.abs(first - ref).max(), np.abs(second - ref).max())),
+    }
+    _print_rows(f"n_jobs={n_jobs} ({backbone})", [row])
+    return [row]
 
 
 # --------------------------------------------------------------------------- 2
@@ -333,6 +394,13 @@ def main(argv=None):
     parser.add_argument("--n-images", type=int, default=200, help="JPEGs for the cold run")
     parser.add_argument("--backbones", nargs="+",
                         default=["resnet18", "resnet50", "vit_small_patch16"])
+    parser.add_argument("--size", default="640x480",
+                        help="width x height of the cold run's JPEGs (camera: 1280x960)")
+    parser.add_argument("--cold-variants", nargs="+", choices=sorted(_COLD_VARIANTS),
+                        default=["w0", "w1", "draft"])
+    parser.add_argument("--n-jobs-images", type=int, default=64,
+                        help="JPEGs of the n_jobs=2 row (0: none)")
+    parser.add_argument("--n-jobs-backbone", default="resnet18")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--n-warm", type=int, default=200, help="JPEGs for warm vs cold")
@@ -361,6 +429,7 @@ def main(argv=None):
         "args": vars(args),
         "weights": "random (weights=None): timing does not depend on the weights",
     }}
+    results["meta"]["load_average_before"] = [round(v, 2) for v in os.getloadavg()]
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="skanimal-bench-deep-") as folder:
         n_files = max(args.n_images if "cold" in args.only else 0,
@@ -368,8 +437,17 @@ def main(argv=None):
                       200 if "memory" in args.only else 0)
         paths = make_jpegs(folder, n_files) if n_files else None
         if "cold" in args.only:
-            results["cold"] = bench_cold(paths[:args.n_images], args.backbones,
-                                         args.batch_size, args.repeats)
+            width, height = (int(v) for v in args.size.lower().split("x"))
+            cold = paths
+            if (width, height) != (640, 480):
+                os.makedirs(os.path.join(folder, args.size))
+                cold = make_jpegs(os.path.join(folder, args.size), args.n_images,
+                                  size=(height, width))
+            results["cold"] = bench_cold(cold[:args.n_images], args.backbones,
+                                         args.batch_size, args.repeats, args.cold_variants)
+            if args.n_jobs_images:
+                results["n_jobs"] = bench_n_jobs(cold[:args.n_jobs_images],
+                                                 args.n_jobs_backbone, args.batch_size)
         if "warm" in args.only:
             results["warm"] = bench_warm(paths[:args.n_warm], args.batch_size)
         if "cv" in args.only:
@@ -378,6 +456,7 @@ def main(argv=None):
             results["memory"] = bench_memory(paths[:200], args.n_memory, args.memory_backbone,
                                              args.memory_image_size, args.batch_size)
     results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
+    results["meta"]["load_average_1_5_15"] = [round(v, 2) for v in os.getloadavg()]
     out = Path(args.output)
     write_atomic(out, json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nwritten to {out} ({results['meta']['total_s']} s)")

@@ -549,3 +549,39 @@ def test_n_jobs_embeds_uncached_images_in_workers(png_folder, rng_images, tmp_pa
     X = np.asarray([*paths[:3], str(bad)], dtype=object)
     with pytest.raises(ImageReadError, match=r"X\[3\]"):
         DeepFeatures(**params, cache=False, n_jobs=2).fit(X).transform(X)
+
+
+def test_draft_decodes_jpegs_at_a_reduced_scale(png_folder, tmp_path):
+    paths, images = png_folder
+    big = []
+    for i, img in enumerate(images[:4]):  # 200x160 JPEGs from the 48x40 images
+        p = tmp_path / f"big_{i}.jpg"
+        Image.fromarray(img).resize((200, 160), Image.BICUBIC).save(p, quality=95)
+        big.append(str(p))
+    big = np.asarray(big, dtype=object)
+    full = DeepFeatures(**VIT, cache=tmp_path / "cache", batch_size=4).fit(big)
+    draft = clone(full).set_params(draft=True).fit(big)
+    assert "draft" not in full.embedding_config_ and draft.embedding_config_["draft"] is True
+    assert draft.cache_namespace_ != full.cache_namespace_ and draft.draft_
+    # the first resize goes to floor(32 / 0.95) = 33 pixels: 1/4 scale (50x40),
+    # the smallest at which both sides are still at least that
+    assert draft._draft_request() == ("RGB", (33, 33))
+    out, ref = draft.transform(big), full.transform(big)
+    model, config = _random_model("test_vit")
+    model.set_input_size(img_size=(32, 32))
+    tf = timm.data.create_transform(**{**config, "input_size": (3, 32, 32)}, is_training=False)
+    inputs = []
+    for p in big:
+        img = Image.open(p)
+        img.draft("RGB", (33, 33))
+        assert img.size == (50, 40)
+        inputs.append(tf(img.convert("RGB")))
+    with torch.inference_mode():
+        expected = model.forward_head(model.forward_features(torch.stack(inputs)),
+                                      pre_logits=True).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(out, ref, rtol=1e-5, atol=1e-6)  # other pixels
+    cosine = (out * ref).sum(1) / np.linalg.norm(out, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cosine.min() > 0.99
+    # other formats are read in full: PNG files give draft=False's numbers
+    np.testing.assert_array_equal(draft.transform(paths[:4]), full.transform(paths[:4]))

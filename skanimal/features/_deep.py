@@ -63,6 +63,8 @@ __all__ = ["FEATURE_CODE_VERSION", "DeepFeatures"]
 FEATURE_CODE_VERSION = 1
 
 _POOLINGS = ("auto", "cls", "avg", "cls+avg")
+# num_workers=0: read the next batch in a thread while the network runs
+_PREFETCH = True
 # (timm name, tag, backbone, image_size, pooling, layer) -> what fit learns from
 # the meta-device model; see DeepFeatures._architecture.
 _ARCHITECTURES = {}
@@ -242,8 +244,16 @@ def _embed_shard(net, refs, positions, data_config, draft, batch_size, n_jobs):
     return out, info
 
 
-def _batches(dataset, batch_size, *, num_workers=0, pin_memory=False):
-    """The stacked image tensors of ``dataset``, ``batch_size`` at a time, in order."""
+def _batches(dataset, batch_size, *, num_workers=0, pin_memory=False, prefetch=False):
+    """The stacked image tensors of ``dataset``, ``batch_size`` at a time, in order.
+
+    ``prefetch`` (with ``num_workers=0``): one thread reads and preprocesses
+    the next batch while the caller runs the network on this one (Pillow
+    releases the GIL while it decodes and resizes).
+    """
+    if prefetch and not num_workers:
+        yield from _prefetched_batches(dataset, int(batch_size), pin_memory)
+        return
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=int(batch_size),
@@ -256,6 +266,29 @@ def _batches(dataset, batch_size, *, num_workers=0, pin_memory=False):
             yield batch
     finally:
         del loader
+
+
+def _stack(dataset, a, b, pin_memory):
+    batch = torch.stack([dataset[i][0] for i in range(a, b)])
+    return batch.pin_memory() if pin_memory else batch
+
+
+def _prefetched_batches(dataset, batch_size, pin_memory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds = [(a, min(a + batch_size, len(dataset))) for a in range(0, len(dataset), batch_size)]
+    if not bounds:
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="skanimal-prefetch") as pool:
+        ahead = pool.submit(_stack, dataset, *bounds[0], pin_memory)
+        try:
+            for nxt in bounds[1:]:
+                batch = ahead.result()
+                ahead = pool.submit(_stack, dataset, *nxt, pin_memory)
+                yield batch
+            yield ahead.result()
+        finally:
+            ahead.cancel()
 
 
 def _shards(n_todo, batch_size, n_jobs, whole_model):
@@ -371,6 +404,16 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         the shorter side with the normalisation mean colour, instead of timm's
         default centre crop, which cuts off the ears of non-square faces
         (timm ``crop_mode="border"``, ``crop_pct=1.0``).
+    draft : bool, default=False
+        Decode JPEG files at a reduced size: libjpeg's DCT-domain scaling by
+        1/2, 1/4 or 1/8, the smallest scale at which the image is still at
+        least as large, on both sides, as the size the preprocessing first
+        resizes to (``input / crop_pct``: 248 pixels for a 224-pixel ViT with
+        ``crop_pct=0.9``), so that it is still only ever scaled down. Faster on
+        large photographs (a 1280x960 JPEG is decoded at 640x480 for a
+        224-pixel model), at a small cost in fidelity (see Notes); other
+        formats, image arrays and augmented copies are read as with
+        ``False``. Its embeddings are cached apart from ``draft=False``'s.
     device : str or torch.device, default="auto"
         Where the network runs: ``"auto"`` picks CUDA, then Apple MPS, then
         the CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
@@ -379,7 +422,9 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     num_workers : int, default=0
         Processes that decode and preprocess images while the network runs
         (:class:`torch.utils.data.DataLoader` workers, one torch thread each);
-        ``0`` decodes in the main process. On a CPU with few cores, decoding
+        ``0`` decodes in the main process, in one thread that reads the next
+        batch while the network runs on this one (Pillow releases the GIL
+        while it decodes and resizes). On a CPU with few cores, decoding
         workers compete with the forward pass; 0 or 1 is best on two cores.
     n_jobs : int, default=None
         Processes that embed the images not found in the cache, each with its
@@ -430,6 +475,8 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         The precision used (``"auto"`` resolved).
     channels_last_ : bool
         Whether the network runs in channels-last format.
+    draft_ : bool
+        Whether JPEG files are decoded at a reduced scale (``draft``).
     cache_ : EmbeddingCache or None
         The cache, or None when ``cache=False``.
     embedding_config_ : dict
@@ -532,6 +579,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "num_workers": [Interval(numbers.Integral, 0, None, closed="left")],
         "n_jobs": [numbers.Integral, None],
+        "draft": ["boolean"],
         "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
         "channels_last": ["boolean", StrOptions({"auto"})],
         "cache": ["boolean", str, os.PathLike, EmbeddingCache, None],
@@ -547,6 +595,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         layer=None,
         image_size=None,
         pad_to_square=False,
+        draft=False,
         device="auto",
         batch_size=16,
         num_workers=0,
@@ -562,6 +611,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         self.layer = layer
         self.image_size = image_size
         self.pad_to_square = pad_to_square
+        self.draft = draft
         self.device = device
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -623,6 +673,8 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
                               for k, v in data_config.items()},
             "precision": precision,
         }
+        if self.draft:  # only then: draft=False keeps the namespaces it always had
+            config["draft"] = True
 
         self.backbone_spec_ = spec
         self.weights_id_ = wid
@@ -632,6 +684,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         self.device_ = str(device)
         self.precision_ = precision
         self.channels_last_ = channels_last
+        self.draft_ = bool(self.draft)
         self.cache_ = cache
         self.embedding_config_ = config
         self.cache_namespace_ = namespace_id(config)
@@ -768,6 +821,20 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
             channels_last=self.channels_last_, precision=self.precision_,
             plan=self._fit_plan, namespace=self.cache_namespace_)
 
+    def _draft_request(self):
+        """The JPEG draft ``(mode, (width, height))`` of ``draft=True``, else None.
+
+        timm's evaluation transform first resizes to ``input / crop_pct``
+        (the shorter side, for a square input; both sides otherwise; the
+        longer side in ``"border"`` mode): a JPEG decoded at least that large
+        on both sides is still only ever scaled down.
+        """
+        if not getattr(self, "draft_", False):
+            return None
+        cfg = self.data_config_
+        height, width = (math.floor(v / cfg["crop_pct"]) for v in cfg["input_size"][1:])
+        return ("RGB", (width, height))
+
     def _load_model(self):
         """Build the network with its weights, ready for inference."""
         return _build_network(self._network())
@@ -861,10 +928,12 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         model = self._get_model()
         # X is checked already (transform): no second pass over its pixels
         dataset = torch.utils.data.Subset(
-            ImageDataset.from_checked(X, transform=timm_eval_transform(self.data_config_)),
+            ImageDataset.from_checked(X, transform=timm_eval_transform(self.data_config_),
+                                      draft=self._draft_request()),
             [int(t[0]) for t in todo])
         batches = _batches(dataset, self.batch_size, num_workers=self.num_workers,
-                           pin_memory=torch.device(self.device_).type == "cuda")
+                           pin_memory=torch.device(self.device_).type == "cuda",
+                           prefetch=_PREFETCH)
         try:
             for batch in batches:
                 yield self._forward(model, batch), None
@@ -881,8 +950,8 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         index = np.asarray([int(t[0]) for t in todo], dtype=np.intp)
         batch_size = int(self.batch_size)
         jobs = (
-            delayed(_embed_shard)(net, X[index[a:b]], index[a:b], self.data_config_, None,
-                                  batch_size, n_jobs)
+            delayed(_embed_shard)(net, X[index[a:b]], index[a:b], self.data_config_,
+                                  self._draft_request(), batch_size, n_jobs)
             for a, b in shards
         )
         yield from Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
