@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_deep_features.py [--n-images 200] [--backbones resnet18 ...]
+        [--size 640x480] [--cold-variants w0 w1 draft] [--n-jobs-images 64]
         [--batch-size 16] [--repeats 1] [--n-warm 200] [--cv-backbone resnet18]
         [--cv-samples 0] [--n-memory 500 2000] [--only cold warm cv memory]
 
@@ -10,13 +11,21 @@ The four benchmarks of issue 3, each a section of the printed table and of
 ``benchmarks/results/bench_deep_features.json``. Backbones use random weights
 (``weights=None``): the timing of a network does not depend on its weights.
 
-1. **cold** -- ``--n-images`` JPEG files (640x480, cut from scikit-image's
-   sample photographs) embedded by ``DeepFeatures(cache=False)`` with
-   ``num_workers`` 0 and 1, against the loop a user would write: ``PIL`` open
-   + RGB, ``timm.data.create_transform(**data_config)``, batches of the same
-   size through the same network under ``torch.inference_mode()``. Model
-   building is timed in both. Variants are interleaved, ``--repeats`` times;
-   the median is kept and the outputs are compared.
+1. **cold** -- ``--n-images`` JPEG files (``--size``, 640x480 by default;
+   1280x960 for camera photographs; cut from scikit-image's sample
+   photographs) embedded by ``DeepFeatures(cache=False)`` in each of
+   ``--cold-variants`` (``w0``/``w1``: ``num_workers`` 0 and 1; ``draft``:
+   ``draft=True``; ``*_noprefetch``: ``num_workers=0`` without the one-thread
+   read-ahead), against the loop a user would write: ``PIL`` open + RGB,
+   ``timm.data.create_transform(**data_config)``, batches of the same size
+   through the same network under ``torch.inference_mode()``. Model building
+   is timed in both. Variants are interleaved, ``--repeats`` times; the
+   median is kept and the outputs are compared (``draft``: the cosine
+   similarity of its embeddings to the plain loop's and the mean absolute
+   difference of the network's input pixels, in grey levels). Then a row of
+   ``n_jobs=2`` against ``n_jobs=1`` on ``--n-jobs-images`` of the same files
+   (``--n-jobs-backbone``): its first call starts the worker pool and builds
+   a network in each worker, the second reuses them.
 2. **warm** -- resnet50 on ``--n-warm`` JPEG files into an empty cache
    (cold), then a clone on the same files (warm; the network must never be
    built), once with the in-process memo of file digests and once with it
@@ -122,7 +131,21 @@ _COLD_VARIANTS = {  # name -> DeepFeatures parameters
     "w0": dict(num_workers=0),
     "w1": dict(num_workers=1),
     "draft": dict(num_workers=0, draft=True),
+    # num_workers=0 without the one-thread prefetch of the next batch
+    "w0_noprefetch": dict(num_workers=0),
+    "draft_noprefetch": dict(num_workers=0, draft=True),
 }
+
+
+def _transform_cold(deep, paths, prefetch=True):
+    """A fresh clone fitted and run: the network is built inside the timing."""
+    from skanimal.features import _deep
+
+    saved, _deep._PREFETCH = _deep._PREFETCH, prefetch
+    try:
+        return deep.__class__(**deep.get_params()).fit(paths).transform(paths)
+    finally:
+        _deep._PREFETCH = saved
 
 
 def _cosine(a, b):
@@ -157,9 +180,8 @@ def bench_cold(paths, backbones, batch_size, repeats, variants=("w0", "w1", "dra
             deep = DeepFeatures(backbone, weights=None, cache=False, verbose=0,
                                 batch_size=batch_size, **_COLD_VARIANTS[name]).fit(paths)
             fitted[name] = deep
-            # a fresh clone each time: the network is built inside the timing
-            funcs[name] = lambda d=deep: d.__class__(**d.get_params()).fit(
-                paths).transform(paths)
+            prefetch = not name.endswith("noprefetch")
+            funcs[name] = lambda d=deep, pf=prefetch: _transform_cold(d, paths, pf)
         times = {k: [] for k in funcs}
         outputs = {}
         for _ in range(repeats):  # interleaved: the machine's load hits every variant
@@ -178,7 +200,7 @@ def bench_cold(paths, backbones, batch_size, repeats, variants=("w0", "w1", "dra
         for name in variants:
             row[f"{name}_img_s"] = round(n / med[name], 1)
             row[f"ratio_{name}"] = round(med["plain"] / med[name], 3)
-        exact = [k for k in variants if k != "draft"]
+        exact = [k for k in variants if not k.startswith("draft")]
         if exact:
             row["max_abs_diff_vs_plain"] = max(
                 float(np.abs(outputs[k] - outputs["plain"]).max()) for k in exact)
