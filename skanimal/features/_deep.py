@@ -236,8 +236,9 @@ def _embed_shard(net, refs, positions, data_config, draft, batch_size, n_jobs):
     model, caught = _worker_network(net)
     dataset = ImageDataset.from_checked(refs, transform=timm_eval_transform(data_config),
                                         draft=draft, positions=positions)
+    pin = torch.device(net.device).type == "cuda"
     parts = [_forward_batch(model, batch, net)
-             for batch in _batches(dataset, batch_size)]
+             for batch in _batches(dataset, batch_size, pin_memory=pin)]
     out = np.concatenate(parts) if parts else np.empty((0, 0), dtype=np.float32)
     info = {"pid": os.getpid(), "builds": _WORKER_BUILDS[net.key], "threads": threads,
             "warnings": caught}
