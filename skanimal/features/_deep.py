@@ -13,6 +13,7 @@ import collections
 import math
 import numbers
 import os
+import sys
 import threading
 import time
 import warnings
@@ -220,6 +221,27 @@ def _worker_network(net):
     return model, [(str(w.message), w.category) for w in caught]
 
 
+def _shard_threads(n_jobs):
+    """Torch threads of a worker process embedding shards, or None to keep its own.
+
+    A Dask worker keeps the thread count of its environment: ``n_jobs`` there
+    counts the threads of the whole cluster, not of this machine, and Dask's
+    nanny sets ``OMP_NUM_THREADS`` for each worker process (1 by default; a
+    deployment with one worker per machine raises it to the machine's cores).
+    A joblib (loky) worker shares one machine with the others: its cores
+    divided by ``n_jobs``.
+    """
+    distributed = sys.modules.get("distributed")  # imported in every Dask worker
+    if distributed is not None:
+        try:
+            distributed.get_worker()
+            return None
+        except ValueError:  # not inside a Dask task
+            pass
+    cores = cpu_count()
+    return max(1, cores // max(1, min(int(n_jobs), cores)))
+
+
 def _embed_shard(net, refs, positions, data_config, draft, batch_size, n_jobs):
     """Embed the images ``refs`` (paths, augmented copies or array rows) in a worker.
 
@@ -229,9 +251,10 @@ def _embed_shard(net, refs, positions, data_config, draft, batch_size, n_jobs):
     embeddings and what the caller reports (process id, networks built here,
     warnings of the build, to be re-issued by the caller).
     """
-    cores = cpu_count()
-    threads = max(1, cores // max(1, min(int(n_jobs), cores)))
-    if torch.get_num_threads() != threads:
+    threads = _shard_threads(n_jobs)
+    if threads is None:
+        threads = torch.get_num_threads()
+    elif torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     model, caught = _worker_network(net)
     dataset = ImageDataset.from_checked(refs, transform=timm_eval_transform(data_config),
@@ -546,7 +569,9 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     fingerprint, preprocessing; no estimator and no cache connection). Each
     worker process builds the network once and reuses it for every shard it
     receives, sets its torch threads to its machine's cores divided by
-    ``n_jobs`` (more threads than cores makes a forward pass collapse), reads
+    ``n_jobs`` (more threads than cores makes a forward pass collapse; a Dask
+    worker keeps the threads its nanny set through ``OMP_NUM_THREADS``, since
+    there ``n_jobs`` counts the whole cluster), reads
     and embeds the images and returns float32 embeddings. This process alone
     writes the cache, one transaction per shard as results arrive, so an
     interrupted run keeps the shards it received. The embeddings are those
