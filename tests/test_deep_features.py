@@ -585,3 +585,15 @@ def test_draft_decodes_jpegs_at_a_reduced_scale(png_folder, tmp_path):
     assert cosine.min() > 0.99
     # other formats are read in full: PNG files give draft=False's numbers
     np.testing.assert_array_equal(draft.transform(paths[:4]), full.transform(paths[:4]))
+
+
+def test_auto_batch_size_and_workers_resolve_per_device(tmp_path):
+    X = np.random.default_rng(0).integers(0, 256, size=(5, 40, 40, 3), dtype=np.uint8)
+    auto = DeepFeatures(**CNN, cache=False, device="cpu").fit(X)
+    assert (auto.batch_size, auto.num_workers) == ("auto", "auto")
+    assert (auto._batch_size(), auto._num_workers()) == (16, 0)  # the CPU's best
+    explicit = DeepFeatures(**CNN, cache=False, device="cpu", batch_size=2,
+                            num_workers=1).fit(X)
+    np.testing.assert_allclose(auto.transform(X), explicit.transform(X), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="batch_size"):
+        DeepFeatures(**CNN, batch_size="big").fit(X)

@@ -49,6 +49,9 @@ def test_auto_device_is_cuda_with_bf16(jpegs):
                          verbose=0).fit(jpegs)
     assert feats.device_.startswith("cuda")
     assert feats.precision_ == ("bf16" if torch.cuda.is_bf16_supported() else "fp32")
+    # batch_size="auto" / num_workers="auto": large batches, decoding workers
+    assert feats._batch_size() == 64
+    assert feats._num_workers() >= 1
 
 
 @pytest.mark.parametrize("backbone", ["test_resnet", "test_vit"])

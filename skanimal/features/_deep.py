@@ -64,6 +64,9 @@ __all__ = ["FEATURE_CODE_VERSION", "DeepFeatures"]
 FEATURE_CODE_VERSION = 1
 
 _POOLINGS = ("auto", "cls", "avg", "cls+avg")
+# batch_size="auto" and num_workers="auto" on CUDA (CPU and MPS: 16 and 0)
+_AUTO_BATCH_CUDA = 64
+_AUTO_WORKERS_CUDA = 8
 # num_workers=0: read the next batch in a thread while the network runs
 _PREFETCH = True
 # (timm name, tag, backbone, image_size, pooling, layer) -> what fit learns from
@@ -441,15 +444,20 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
     device : str or torch.device, default="auto"
         Where the network runs: ``"auto"`` picks CUDA, then Apple MPS, then
         the CPU; or ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
-    batch_size : int, default=16
-        Images per forward pass. On CPUs 8-16 is fastest.
-    num_workers : int, default=0
+    batch_size : int or "auto", default="auto"
+        Images per forward pass. On CPUs 8-16 is fastest. ``"auto"`` is 16 on
+        a CPU or MPS and 64 on CUDA, where larger batches keep the device
+        busy.
+    num_workers : int or "auto", default="auto"
         Processes that decode and preprocess images while the network runs
         (:class:`torch.utils.data.DataLoader` workers, one torch thread each);
         ``0`` decodes in the main process, in one thread that reads the next
         batch while the network runs on this one (Pillow releases the GIL
         while it decodes and resizes). On a CPU with few cores, decoding
         workers compete with the forward pass; 0 or 1 is best on two cores.
+        ``"auto"`` is 0 on a CPU or MPS and, on CUDA, one worker per core
+        but one, at most 8: a GPU embeds images faster than one core decodes
+        them.
     n_jobs : int, default=None
         Processes that embed the images not found in the cache, each with its
         own copy of the network (:class:`joblib.Parallel`; by default loky
@@ -617,8 +625,10 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         "image_size": [Interval(numbers.Integral, 1, None, closed="left"), tuple, list, None],
         "pad_to_square": ["boolean"],
         "device": [str, torch.device],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "num_workers": [Interval(numbers.Integral, 0, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"),
+                       StrOptions({"auto"})],
+        "num_workers": [Interval(numbers.Integral, 0, None, closed="left"),
+                        StrOptions({"auto"})],
         "n_jobs": [numbers.Integral, None],
         "draft": ["boolean"],
         "precision": [StrOptions({"auto", "fp32", "bf16", "fp16"})],
@@ -638,8 +648,8 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         pad_to_square=False,
         draft=False,
         device="auto",
-        batch_size=16,
-        num_workers=0,
+        batch_size="auto",
+        num_workers="auto",
         n_jobs=None,
         precision="auto",
         channels_last="auto",
@@ -926,7 +936,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         n_jobs = effective_n_jobs(self.n_jobs)
         shards = None
         if n_jobs > 1:
-            shards = _shards(len(todo), int(self.batch_size), n_jobs,
+            shards = _shards(len(todo), self._batch_size(), n_jobs,
                              getattr(self, "_saved_weights", None) is not None)
             n_jobs = min(n_jobs, len(shards))
         bar = tqdm(
@@ -964,6 +974,20 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         self._last_extraction = {"n_computed": start, "n_cached": n_hits,
                                  "seconds": time.perf_counter() - tic, **info}
 
+    def _batch_size(self):
+        """``batch_size`` on this transformer's device (``"auto"`` resolved)."""
+        if self.batch_size == "auto":
+            return _AUTO_BATCH_CUDA if torch.device(self.device_).type == "cuda" else 16
+        return int(self.batch_size)
+
+    def _num_workers(self):
+        """``num_workers`` on this transformer's device (``"auto"`` resolved)."""
+        if self.num_workers == "auto":
+            if torch.device(self.device_).type != "cuda":
+                return 0
+            return min(_AUTO_WORKERS_CUDA, max(1, cpu_count() - 1))
+        return int(self.num_workers)
+
     def _embed_here(self, X, todo):
         """``(embeddings, None)`` per batch of ``todo``, embedded in this process."""
         model = self._get_model()
@@ -972,7 +996,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
             ImageDataset.from_checked(X, transform=timm_eval_transform(self.data_config_),
                                       draft=self._draft_request()),
             [int(t[0]) for t in todo])
-        batches = _batches(dataset, self.batch_size, num_workers=self.num_workers,
+        batches = _batches(dataset, self._batch_size(), num_workers=self._num_workers(),
                            pin_memory=torch.device(self.device_).type == "cuda",
                            prefetch=_PREFETCH)
         try:
@@ -989,7 +1013,7 @@ class DeepFeatures(ImageInputMixin, TransformerMixin, BaseEstimator):
         """
         net = self._network()
         index = np.asarray([int(t[0]) for t in todo], dtype=np.intp)
-        batch_size = int(self.batch_size)
+        batch_size = self._batch_size()
         jobs = (
             delayed(_embed_shard)(net, X[index[a:b]], index[a:b], self.data_config_,
                                   self._draft_request(), batch_size, n_jobs)
