@@ -51,7 +51,6 @@ The four benchmarks of issue 3, each a section of the printed table and of
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -63,14 +62,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def write_atomic(path, text):
-    from skanimal.utils._io import write_text_atomic
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, finish, run_meta  # noqa: E402  (house helpers)
+from _common import print_rows as _print_rows  # noqa: E402
 
 
 def make_jpegs(folder, n, seed=0, size=(480, 640)):
@@ -401,16 +395,6 @@ def bench_memory(paths, ns, backbone, image_size, batch_size):
 # --------------------------------------------------------------------------- main
 
 
-def _print_rows(title, rows):
-    header = list(rows[0])
-    widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
-    print(f"\n== {title}")
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-    for r in rows:
-        print("  ".join(str(r[h]).rjust(w) for h, w in zip(header, widths)))
-    sys.stdout.flush()
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=200, help="JPEGs for the cold run")
@@ -439,19 +423,8 @@ def main(argv=None):
     _quiet()
 
     import timm
-    import torch
 
-    results = {"meta": {
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "timm": timm.__version__,
-        "args": vars(args),
-        "weights": "random (weights=None): timing does not depend on the weights",
-    }}
-    results["meta"]["load_average_before"] = [round(v, 2) for v in os.getloadavg()]
+    results = {"meta": run_meta(args, timm=timm.__version__)}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="skanimal-bench-deep-") as folder:
         n_files = max(args.n_images if "cold" in args.only else 0,
@@ -477,12 +450,7 @@ def main(argv=None):
         if "memory" in args.only:
             results["memory"] = bench_memory(paths[:200], args.n_memory, args.memory_backbone,
                                              args.memory_image_size, args.batch_size)
-    results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
-    results["meta"]["load_average_1_5_15"] = [round(v, 2) for v in os.getloadavg()]
-    out = Path(args.output)
-    write_atomic(out, json.dumps(results, indent=2, default=str) + "\n")
-    print(f"\nwritten to {out} ({results['meta']['total_s']} s)")
-    return results
+    return finish(results, args.output, t0)
 
 
 if __name__ == "__main__":

@@ -37,10 +37,7 @@ share the cores. Results: ``benchmarks/results/bench_distributed.json``.
 
 import argparse
 import contextlib
-import json
 import logging
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -50,9 +47,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_deep_features import _print_rows, _quiet, make_jpegs, write_atomic  # noqa: E402
+from _common import RESULTS, finish, run_meta  # noqa: E402  (house helpers)
+from _common import print_rows as _print_rows  # noqa: E402
+from bench_deep_features import _quiet, make_jpegs  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 1.15
 N_WORKERS = 2
 
@@ -164,33 +162,16 @@ def main(argv=None):
     import distributed
     import joblib
     import timm
-    import torch
 
-    results = {"meta": {
-        "load_average_start": os.getloadavg(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "timm": timm.__version__,
-        "dask": dask.__version__,
-        "distributed": distributed.__version__,
-        "joblib": joblib.__version__,
-        "args": vars(args),
-        "target": f"dask_over_loky <= {TARGET}",
-        "weights": "random (weights=None): timing does not depend on the weights",
-    }}
+    results = {"meta": run_meta(
+        args, timm=timm.__version__, dask=dask.__version__,
+        distributed=distributed.__version__, joblib=joblib.__version__,
+        target=f"dask_over_loky <= {TARGET}")}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="skanimal-bench-distributed-") as scratch:
         paths = make_jpegs(scratch, args.n_images)
         results["extraction"] = bench(paths, args)
-    results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
-    results["meta"]["load_average_end"] = os.getloadavg()
-    out = Path(args.output)
-    write_atomic(out, json.dumps(results, indent=2, default=str) + "\n")
-    print(f"\nwritten to {out} ({results['meta']['total_s']} s)")
-    return results
+    return finish(results, args.output, t0)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_deep_features import _print_rows, write_atomic  # noqa: E402  (house helpers)
+from _common import print_rows as _print_rows  # noqa: E402  (house helpers)
+from _common import write_atomic  # noqa: E402
 from bench_search import make_pngs  # noqa: E402
 
 

@@ -46,9 +46,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_deep_features import _print_rows, make_jpegs, write_atomic  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
+from _common import RESULTS, write_atomic  # noqa: E402  (house helpers)
+from _common import print_rows as _print_rows  # noqa: E402
+from bench_deep_features import make_jpegs  # noqa: E402
 
 
 def _sync(device):

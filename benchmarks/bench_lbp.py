@@ -72,6 +72,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -85,9 +86,9 @@ from skanimal.features import LBP_SETTINGS, EmbeddingCache, LBPFeatures
 from skanimal.features._lbp import _cell_histograms
 from skanimal.features._lbp_codes import lbp_codes
 from skanimal.utils import load_image
-from skanimal.utils._io import write_text_atomic
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, write_atomic  # noqa: E402  (house helpers)
 
 
 def make_images(n_images, size, seed=0):
@@ -135,11 +136,6 @@ def _timed(func, *args):
     start = time.perf_counter()
     result = func(*args)
     return time.perf_counter() - start, result
-
-
-def write_atomic(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)
 
 
 def bench_cache(settings, repeats, n_images=None):

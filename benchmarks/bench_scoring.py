@@ -58,9 +58,7 @@ import argparse
 import cProfile
 import functools
 import itertools
-import json
 import os
-import platform
 import pstats
 import shutil
 import statistics
@@ -73,15 +71,11 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, finish, run_meta  # noqa: E402  (house helpers)
+from _common import print_rows as _print_rows  # noqa: E402
+
 TARGET = 1.2
-
-
-def write_atomic(path, text):
-    from skanimal.utils._io import write_text_atomic
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)
 
 
 def _quiet():
@@ -480,16 +474,6 @@ def bench(backbone, video, everys, repeats, batch_size, scratch, use_cli, do_pro
             "breakdown_explain": explained, "profile": prof}
 
 
-def _print_rows(title, rows):
-    header = list(rows[0])
-    widths = [max(len(h), *(len(str(r[h])) for r in rows)) for h in header]
-    print(f"\n== {title}")
-    print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-    for r in rows:
-        print("  ".join(str(r[h]).rjust(w) for h, w in zip(header, widths)))
-    sys.stdout.flush()
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120.0, help="length of the video")
@@ -507,25 +491,13 @@ def main(argv=None):
 
     import av
     import timm
-    import torch
 
     use_cli = not args.no_cli and has_cli_predict()
-    results = {"meta": {
-        "load_average_start": os.getloadavg(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "timm": timm.__version__,
-        "av": av.__version__,
-        "args": vars(args),
-        "target": f"lib_ratio <= {TARGET}",
-        "weights": "random (weights=None): timing does not depend on the weights",
-        "cli": "measured" if use_cli else (
+    results = {"meta": run_meta(
+        args, timm=timm.__version__, av=av.__version__, target=f"lib_ratio <= {TARGET}",
+        cli="measured" if use_cli else (
             "skipped: --no-cli" if args.no_cli else
-            "skipped: 'python -m skanimal predict --help' failed (no predict command)"),
-    }}
+            "skipped: 'python -m skanimal predict --help' failed (no predict command)"))}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="skanimal-bench-scoring-") as scratch:
         if args.video:
@@ -554,12 +526,7 @@ def main(argv=None):
                for b in results["backbones"].values() for r in b["rows"]]
     _print_rows("summary: ratios to the reference (decode + forward)", summary)
     results["summary"] = summary
-    results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
-    results["meta"]["load_average_end"] = os.getloadavg()
-    out = Path(args.output)
-    write_atomic(out, json.dumps(results, indent=2, default=str) + "\n")
-    print(f"\nwritten to {out} ({results['meta']['total_s']} s)")
-    return results
+    return finish(results, args.output, t0)
 
 
 if __name__ == "__main__":

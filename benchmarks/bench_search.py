@@ -33,9 +33,6 @@ weights. Results go to ``benchmarks/results/bench_search.json``.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -45,9 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_deep_features import _print_rows, write_atomic  # noqa: E402  (house helpers)
+from _common import RESULTS, finish, run_meta  # noqa: E402  (house helpers)
+from _common import print_rows as _print_rows  # noqa: E402
 
 
 def _quiet():
@@ -205,26 +202,12 @@ def main(argv=None):
 
     import optuna
     import sklearn
-    import torch
 
-    results = {"meta": {
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "optuna": optuna.__version__,
-        "sklearn": sklearn.__version__,
-        "args": vars(args),
-        "weights": "random (weights=None): timing does not depend on the weights",
-    }}
+    results = {"meta": run_meta(args, optuna=optuna.__version__,
+                                sklearn=sklearn.__version__)}
     t0 = time.perf_counter()
     results.update(bench(args))
-    results["meta"]["total_s"] = round(time.perf_counter() - t0, 1)
-    out = Path(args.output)
-    write_atomic(out, json.dumps(results, indent=2, default=str) + "\n")
-    print(f"\nwritten to {out} ({results['meta']['total_s']} s)")
-    return results
+    return finish(results, args.output, t0)
 
 
 if __name__ == "__main__":
