@@ -112,17 +112,22 @@ def test_greyscale_luma_matches_pillow(rgb):
     assert load_image(g, mode="L")[0, 0] > load_image(b, mode="L")[0, 0]
 
 
+def _left_dark_jpeg_stored_sideways(path, height, width):
+    """A JPEG stored ``width`` x ``height`` with its left half dark, EXIF orientation 6."""
+    a = np.full((height, width, 3), 220, np.uint8)
+    a[:, :width // 2] = 10
+    img = Image.fromarray(a)
+    exif = img.getexif()
+    exif[0x0112] = 6
+    img.save(path, exif=exif, quality=95)
+    return path
+
+
 def test_exif_orientation_is_applied(tmp_path):
     # a 20 wide x 10 high image whose left half is dark, stored with orientation 6
     # (rotate 90 deg clockwise to display): displayed, it is 10 wide x 20 high and
     # its top half is dark.
-    a = np.full((10, 20, 3), 220, np.uint8)
-    a[:, :10] = 10
-    img = Image.fromarray(a)
-    exif = img.getexif()
-    exif[0x0112] = 6
-    p = tmp_path / "rotated.jpg"
-    img.save(p, exif=exif, quality=95)
+    p = _left_dark_jpeg_stored_sideways(tmp_path / "rotated.jpg", 10, 20)
     out = load_image(p)
     assert out.shape == (20, 10, 3)
     assert out[:8].mean() < 60 and out[12:].mean() > 180
@@ -504,13 +509,7 @@ def test_draft_of_an_exif_rotated_jpeg(tmp_path):
     # stored 640 wide x 480 high, left half dark, orientation 6: displayed 480 x 640,
     # top half dark. size is asked in the displayed frame, (height, width) = (200, 100):
     # 1/2 (240 x 320 displayed) is the smallest scale at least 100 wide and 200 high
-    a = np.full((480, 640, 3), 220, np.uint8)
-    a[:, :320] = 10
-    img = Image.fromarray(a)
-    exif = img.getexif()
-    exif[0x0112] = 6
-    p = tmp_path / "rotated.jpg"
-    img.save(p, exif=exif, quality=95)
+    p = _left_dark_jpeg_stored_sideways(tmp_path / "rotated.jpg", 480, 640)
     decoded = open_image(p, draft=("L", (100, 200)))
     assert decoded.size == (240, 320) and decoded.mode == "L"
     out = load_image(p, mode="L", size=(200, 100), draft=True)
