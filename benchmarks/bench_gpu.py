@@ -3,13 +3,14 @@
 Usage (on a machine with CUDA)::
 
     python benchmarks/bench_gpu.py [--n-images 512] [--backbones vit_small_patch8_224 resnet50]
-        [--batch-sizes 64 128] [--workers 4 8] [--painseeker-images 256]
+        [--batch-sizes 64 128] [--workers 4 8] [--decodes pil torchvision]
+        [--painseeker-images 256]
 
 Smoke test on a CPU (tiny models, a few images)::
 
     python benchmarks/bench_gpu.py --device cpu --n-images 16 --backbones test_resnet \
-        --batch-sizes 8 --workers 0 --painseeker-images 16 --image-size 64 \
-        --painseeker-size 128
+        --batch-sizes 8 --workers 0 --decodes pil torchvision --painseeker-images 16 \
+        --image-size 64 --painseeker-size 128
 
 Three measurements, each a section of the table and of
 ``benchmarks/results/bench_gpu.json``; backbones use random weights
@@ -21,10 +22,12 @@ Three measurements, each a section of the table and of
    a batch of tensors already on the device, after a warm-up; the ceiling of
    any input pipeline.
 2. **end to end** -- ``DeepFeatures(cache=False).fit(paths).transform(paths)``
-   on ``--n-images`` 640x480 JPEG files, for each batch size and DataLoader
-   worker count; ``ratio = end-to-end img/s / forward img/s`` (target
-   >= 0.8). Model building is excluded (``fit`` builds nothing; a first
-   ``transform`` on a few images builds and warms the network).
+   on ``--n-images`` 640x480 JPEG files, for each batch size, DataLoader
+   worker count and ``decode`` (``"pil"``: Pillow on the CPU workers;
+   ``"torchvision"``: nvJPEG and the resize on the device);
+   ``ratio = end-to-end img/s / forward img/s`` (target >= 0.8). Model
+   building is excluded (``fit`` builds nothing; a first ``transform`` on a
+   few images builds and warms the network).
 3. **painseeker** -- seconds per training epoch of
    :class:`~skanimal.nets.PainSeekerClassifier` (resnet18 trunk, 224 px) on
    ``--painseeker-images`` JPEGs, on the device and on the CPU (the CPU epoch
@@ -35,6 +38,7 @@ Three measurements, each a section of the table and of
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import itertools
 import json
 import platform
 import sys
@@ -75,28 +79,28 @@ def bench_forward(deep, batch_size, n_batches=20):
     return batch_size * n_batches / (time.perf_counter() - start)
 
 
-def bench_end_to_end(backbone, paths, device, batch_sizes, workers, image_size):
+def bench_end_to_end(backbone, paths, device, batch_sizes, workers, image_size,
+                     decodes=("pil",)):
     from skanimal.features import DeepFeatures
 
     rows = []
-    for batch_size in batch_sizes:
-        for n_workers in workers:
-            deep = DeepFeatures(backbone, weights=None, cache=False, verbose=0, device=device,
-                                batch_size=batch_size, num_workers=n_workers,
-                                image_size=image_size).fit(paths)
-            deep.transform(paths[:batch_size])  # builds and warms the network
-            forward = bench_forward(deep, batch_size)
-            start = time.perf_counter()
-            deep.transform(paths)
-            _sync(device)
-            e2e = len(paths) / (time.perf_counter() - start)
-            rows.append({
-                "backbone": backbone, "device": deep.device_, "precision": deep.precision_,
-                "batch_size": batch_size, "num_workers": n_workers,
-                "forward_img_s": round(forward, 1), "end_to_end_img_s": round(e2e, 1),
-                "ratio": round(e2e / forward, 3),
-            })
-            _print_rows(f"end to end vs forward ({backbone})", rows[-1:])
+    for batch_size, n_workers, decode in itertools.product(batch_sizes, workers, decodes):
+        deep = DeepFeatures(backbone, weights=None, cache=False, verbose=0, device=device,
+                            batch_size=batch_size, num_workers=n_workers,
+                            image_size=image_size, decode=decode).fit(paths)
+        deep.transform(paths[:batch_size])  # builds and warms the network
+        forward = bench_forward(deep, batch_size)
+        start = time.perf_counter()
+        deep.transform(paths)
+        _sync(device)
+        e2e = len(paths) / (time.perf_counter() - start)
+        rows.append({
+            "backbone": backbone, "device": deep.device_, "precision": deep.precision_,
+            "batch_size": batch_size, "num_workers": n_workers, "decode": decode,
+            "forward_img_s": round(forward, 1), "end_to_end_img_s": round(e2e, 1),
+            "ratio": round(e2e / forward, 3),
+        })
+        _print_rows(f"end to end vs forward ({backbone})", rows[-1:])
     return rows
 
 
@@ -137,6 +141,9 @@ def main(argv=None):
                         default=["vit_small_patch8_224", "resnet50"])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--workers", type=int, nargs="+", default=[4, 8])
+    parser.add_argument("--decodes", nargs="+", default=["pil", "torchvision"],
+                        choices=["pil", "torchvision"],
+                        help="DeepFeatures(decode=...) variants of the end-to-end rows")
     parser.add_argument("--image-size", type=int, default=None,
                         help="input size of the networks (default: each model's own)")
     parser.add_argument("--painseeker-images", type=int, default=256)
@@ -144,6 +151,7 @@ def main(argv=None):
     parser.add_argument("--output", default=str(RESULTS / "bench_gpu.json"))
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="Backbone .* random weights")
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="torchvision")
 
     import torch
 
@@ -158,7 +166,7 @@ def main(argv=None):
         results["end_to_end"] = [
             row for backbone in args.backbones
             for row in bench_end_to_end(backbone, paths, args.device, args.batch_sizes,
-                                        args.workers, args.image_size)
+                                        args.workers, args.image_size, args.decodes)
         ]
         if args.painseeker_images:
             results["painseeker"] = bench_painseeker(

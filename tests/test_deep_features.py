@@ -597,3 +597,166 @@ def test_auto_batch_size_and_workers_resolve_per_device(tmp_path):
     np.testing.assert_allclose(auto.transform(X), explicit.transform(X), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="batch_size"):
         DeepFeatures(**CNN, batch_size="big").fit(X)
+
+
+# ----------------------------------------------------------------------------
+# decode="torchvision": JPEG files decoded (and preprocessed) on the device
+# ----------------------------------------------------------------------------
+
+# torchvision 0.29 deprecates its decoders in favour of TorchCodec
+_TV_DEPRECATED = pytest.mark.filterwarnings("ignore::DeprecationWarning:torchvision")
+
+
+@pytest.fixture(scope="module")
+def photo_jpegs(tmp_path_factory):
+    """Real JPEG photographs: 4 crops of skimage's samples (90x120 and 120x90, quality 90),
+    one stored sideways (EXIF orientation 6), a greyscale and a CMYK JPEG."""
+    from skimage import data
+
+    folder = tmp_path_factory.mktemp("photo_jpegs")
+    sources = [data.chelsea(), data.coffee(), data.astronaut(), data.rocket()]
+    paths = []
+    for i, src in enumerate(sources):
+        size = (120, 90) if i % 2 else (90, 120)  # (width, height)
+        p = folder / f"photo_{i}.jpg"
+        Image.fromarray(src).resize(size, Image.Resampling.LANCZOS).save(p, quality=90)
+        paths.append(str(p))
+    img = Image.fromarray(sources[0]).resize((120, 90), Image.Resampling.LANCZOS)
+    exif = img.getexif()
+    exif[0x0112] = 6  # stored 120 wide: displayed 90 wide, 120 high
+    p = folder / "sideways.jpg"
+    img.save(p, exif=exif, quality=90)
+    paths.append(str(p))
+    grey, cmyk = folder / "grey.jpg", folder / "cmyk.jpg"
+    img.convert("L").save(grey, quality=90)
+    img.convert("CMYK").save(cmyk, quality=90)
+    return np.asarray(paths, dtype=object), str(grey), str(cmyk)
+
+
+def _grey_levels(a, b, config):
+    """Mean and max absolute difference of two normalised batches, in 0-255 grey levels."""
+    std = torch.tensor(config["std"]).view(1, 3, 1, 1)
+    diff = ((a - b) * std * 255).abs()
+    return float(diff.mean()), float(diff.max())
+
+
+def test_exif_orientations_turn_as_pillow():
+    from PIL import ImageOps
+
+    from skanimal.utils._torch import _exif_orient
+
+    a = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) * 7
+    for orientation in range(1, 9):
+        img = Image.fromarray(a)
+        exif = img.getexif()
+        exif[0x0112] = orientation
+        img.info["exif"] = exif.tobytes()
+        expected = np.asarray(ImageOps.exif_transpose(img))
+        got = _exif_orient(torch.from_numpy(a).permute(2, 0, 1), orientation)
+        np.testing.assert_array_equal(got.permute(1, 2, 0).numpy(), expected,
+                                      err_msg=f"orientation {orientation}")
+
+
+@_TV_DEPRECATED
+@pytest.mark.parametrize("config", [
+    {"input_size": (3, 32, 32), "interpolation": "bicubic", "crop_pct": 0.875,
+     "crop_mode": "center"},
+    {"input_size": (3, 40, 24), "interpolation": "bilinear", "crop_pct": 0.9,
+     "crop_mode": "center"},
+    {"input_size": (3, 32, 32), "interpolation": "bicubic", "crop_pct": 0.95,
+     "crop_mode": "squash"},
+    {"input_size": (3, 32, 32), "interpolation": "bilinear", "crop_pct": 1.0,
+     "crop_mode": "border"},
+])
+def test_device_preprocessing_matches_timms_transform(photo_jpegs, config):
+    from skanimal.utils._torch import (
+        ImageDataset,
+        JpegBytesDataset,
+        device_eval_batch,
+        timm_eval_transform,
+    )
+
+    paths = photo_jpegs[0]
+    config = {**config, "mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}
+    pil = ImageDataset.from_checked(paths, transform=timm_eval_transform(config))
+    items = [JpegBytesDataset(pil)[i][0] for i in range(len(paths))]
+    assert [item.orientation for item in items] == [1, 1, 1, 1, 6]
+    out = device_eval_batch(items, config, "cpu")
+    ref = torch.stack([pil[i][0] for i in range(len(paths))])
+    assert out.shape == ref.shape == (len(paths), 3, *config["input_size"][1:])
+    # per image: rounding of the antialiased resize only (~0.005 grey levels on
+    # average, 1 at most, here; libjpeg-turbo decodes both); a wrong size, crop,
+    # orientation or fill is 5-40 levels off on average
+    for i in range(len(paths)):
+        mean, worst = _grey_levels(out[i:i + 1], ref[i:i + 1], config)
+        assert mean < 0.1 and worst <= 2, (i, mean, worst)
+
+
+@_TV_DEPRECATED
+def test_torchvision_decode_matches_pil(photo_jpegs, tmp_path):
+    paths = photo_jpegs[0]
+    pil = DeepFeatures(**CNN, cache=tmp_path, batch_size=3).fit(paths)
+    tv = clone(pil).set_params(decode="torchvision").fit(paths)
+    assert tv.decode_ == "torchvision" and pil.decode_ == "pil"
+    assert tv.embedding_config_["decode"] == "torchvision"
+    assert "decode" not in pil.embedding_config_  # the namespaces before decode existed
+    assert tv.cache_namespace_ != pil.cache_namespace_
+    ref, out = pil.transform(paths), tv.transform(paths)
+    assert tv._last_extraction["n_computed"] == len(paths)  # not pil's cache entries
+    cosine = (out * ref).sum(1) / np.linalg.norm(out, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cosine.min() > 0.999
+    assert not np.array_equal(out, ref)  # really decoded another way
+    # n_jobs shards decode on the device too: the same numbers as in this process
+    sharded = clone(tv).set_params(cache=False, n_jobs=2).fit(paths)
+    np.testing.assert_allclose(sharded.transform(paths), out, rtol=1e-5, atol=1e-6)
+
+
+@_TV_DEPRECATED
+def test_torchvision_decode_falls_back_to_pil_item_by_item(photo_jpegs, png_folder, rng_images):
+    jpegs, grey, cmyk = photo_jpegs
+    pngs = png_folder[0]
+    X = np.asarray([jpegs[0], pngs[0], grey, pngs[1], cmyk, jpegs[4]], dtype=object)
+    params = dict(CNN, cache=False, batch_size=4)
+    pil = DeepFeatures(**params).fit(X)
+    tv = clone(pil).set_params(decode="torchvision").fit(X)
+    ref, out = pil.transform(X), tv.transform(X)
+    # PNG, greyscale and CMYK JPEG files are read by Pillow: the very same numbers
+    np.testing.assert_array_equal(out[1:5], ref[1:5])
+    cosine = (out * ref).sum(1) / np.linalg.norm(out, axis=1) / np.linalg.norm(ref, axis=1)
+    assert cosine.min() > 0.999 and not np.array_equal(out[[0, 5]], ref[[0, 5]])
+    # DataLoader workers read the bytes as the read-ahead thread does
+    workers = clone(tv).set_params(num_workers=1).fit(X)
+    np.testing.assert_array_equal(workers.transform(X), out)
+    # image arrays: Pillow's path
+    arrays = clone(tv).fit(rng_images[:3])
+    np.testing.assert_array_equal(arrays.transform(rng_images[:3]),
+                                  clone(pil).fit(rng_images[:3]).transform(rng_images[:3]))
+
+
+@_TV_DEPRECATED
+def test_torchvision_decode_errors_name_the_file(photo_jpegs, tmp_path):
+    from skanimal.utils import ImageReadError
+
+    good = photo_jpegs[0][0]
+    with open(good, "rb") as fh:
+        data = fh.read()
+    truncated, garbage = tmp_path / "truncated.jpg", tmp_path / "garbage.jpg"
+    truncated.write_bytes(data[:len(data) // 2])
+    garbage.write_bytes(data[:3] + b"not a jpeg at all" * 10)
+    deep = DeepFeatures(**CNN, cache=False, decode="torchvision", batch_size=2)
+    for bad in (truncated, garbage):
+        X = np.asarray([good, good, str(bad)], dtype=object)
+        with pytest.raises(ImageReadError, match=rf"{bad.name}.*X\[2\]"):
+            deep.fit(X).transform(X)
+
+
+def test_torchvision_decode_is_validated_in_fit(rng_images):
+    from skanimal.features._deep import _check_device_decoding
+
+    deep = DeepFeatures(**CNN, cache=False, decode="torchvision", draft=True)
+    with pytest.raises(ValueError, match=r"draft=True and decode='torchvision'"):
+        deep.fit(rng_images)
+    with pytest.raises(InvalidParameterError, match="decode"):
+        DeepFeatures(**CNN, decode="nvjpeg").fit(rng_images)
+    with pytest.raises(ValueError, match=r"decode='torchvision'.*'lanczos'.*decode='pil'"):
+        _check_device_decoding({"interpolation": "lanczos"}, "some_backbone")

@@ -80,3 +80,41 @@ def test_networks_train_on_cuda(jpegs, estimator):
     assert proba.shape == (len(jpegs), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
     assert np.isfinite(clf.history[-1, "train_loss"])
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:torchvision")
+@pytest.mark.parametrize("backbone", ["test_resnet", "test_vit"])
+def test_torchvision_decode_on_cuda_matches_cpu_pil(jpegs, tmp_path, backbone):
+    from skanimal.utils._torch import (
+        ImageDataset,
+        JpegBytesDataset,
+        device_eval_batch,
+        timm_eval_transform,
+    )
+
+    # one more, stored sideways: torchvision ignores EXIF orientation on CUDA
+    img = Image.open(jpegs[0]).convert("RGB")
+    exif = img.getexif()
+    exif[0x0112] = 6
+    sideways = tmp_path / "sideways.jpg"
+    img.save(sideways, exif=exif, quality=92)
+    X = np.asarray([*jpegs, str(sideways)], dtype=object)
+    params = dict(weights=None, image_size=64 if backbone == "test_resnet" else 32,
+                  cache=False, verbose=0, batch_size=5)
+    cpu = DeepFeatures(backbone, device="cpu", **params).fit(X)
+    ref = cpu.transform(X)
+    gpu = DeepFeatures(backbone, device="cuda", precision="fp32", decode="torchvision",
+                       **params).fit(X)
+    out = gpu.transform(X)
+    assert _cosine(out, ref).min() > 0.999
+    # the network input itself: nvJPEG, orientation, resize and crop on the device
+    config = cpu.data_config_
+    pil = ImageDataset.from_checked(X, transform=timm_eval_transform(config))
+    items = [JpegBytesDataset(pil)[i][0] for i in range(len(X))]
+    batch = device_eval_batch(items, config, "cuda")
+    assert batch.device.type == "cuda"
+    expected = torch.stack([pil[i][0] for i in range(len(X))])
+    std = torch.tensor(config["std"]).view(1, 3, 1, 1)
+    diff = ((batch.cpu() - expected) * std * 255).abs()
+    assert float(diff.mean()) < 2.0, float(diff.mean())  # grey levels (0-255)
+    assert float(diff[-1].mean()) < 2.0  # the sideways image is turned as Pillow turns it
