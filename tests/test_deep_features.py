@@ -547,8 +547,9 @@ def test_n_jobs_embeds_uncached_images_in_workers(png_folder, rng_images, tmp_pa
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
     X = np.asarray([*paths[:3], str(bad)], dtype=object)
-    with pytest.raises(ImageReadError, match=r"X\[3\]"):
+    with pytest.raises(ImageReadError, match=r"X\[3\]") as err:
         DeepFeatures(**params, cache=False, n_jobs=2).fit(X).transform(X)
+    assert (err.value.path, err.value.index) == (str(bad), 3)  # attributes cross processes
 
 
 def test_draft_decodes_jpegs_at_a_reduced_scale(png_folder, tmp_path):
