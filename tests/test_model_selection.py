@@ -593,3 +593,41 @@ def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "SubjectSearchCV got no groups", UserWarning)
         check(estimator)
+
+
+def test_stateless_first_step_is_computed_once_for_all_trials(tmp_path):
+    # a frozen DeepFeatures learns nothing: the search embeds every image once
+    # (then the refit once more), not once per trial and fold, and scores as a
+    # search of the rest of the pipeline on the precomputed features
+    import torch
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(12, 32, 32, 3), dtype=np.uint8)
+    y = np.tile([0, 1], 6)
+    groups = np.repeat(np.arange(4), 3)
+    deep = DeepFeatures("test_resnet", weights=None, image_size=32, cache=False, verbose=0,
+                        device="cpu")
+    space = {"logisticregression__C": FloatDistribution(1e-2, 1e2, log=True)}
+    seen = []
+
+    def count_stem_images(module, args, output):
+        stem = isinstance(module, torch.nn.Conv2d) and module.in_channels == 3
+        if stem and args[0].device.type != "meta":  # not fit's shape probe (meta device)
+            seen.append(int(args[0].shape[0]))
+
+    handle = torch.nn.modules.module.register_module_forward_hook(count_stem_images)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # random weights
+            search = SubjectSearchCV(make_pipeline(deep, LogisticRegression()), space,
+                                     n_trials=3, cv=2, random_state=0).fit(X, y, groups=groups)
+            features = clone(deep).fit(X).transform(X)
+    finally:
+        handle.remove()
+    assert sum(seen) == 3 * len(X)  # the search, its refit, the reference above
+    rest = SubjectSearchCV(make_pipeline(LogisticRegression()), space, n_trials=3, cv=2,
+                           random_state=0).fit(features, y, groups=groups)
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"],
+                                  rest.cv_results_["mean_test_score"])
+    assert search.best_params_ == rest.best_params_
+    np.testing.assert_array_equal(search.predict(X), rest.predict(features))

@@ -61,7 +61,7 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ..utils._folds import fit_and_predict
+from ..utils._folds import _features_once, fit_and_predict, stateless_head
 from ..utils._validation import check_groups, check_subject_splits, fit_requests
 from ._spaces import SEARCH_SPACES, make_preset_estimator, search_space
 
@@ -497,6 +497,19 @@ class _FoldTrial:
         return self._trial.should_prune()
 
 
+def _searches_past_head(estimator, space, fit_params):
+    """Whether a pipeline's first step is stateless and the space leaves it alone.
+
+    Then every trial would compute the same features of every image: they are
+    computed once, before the trials.
+    """
+    head, _ = stateless_head(estimator, fit_params)
+    if head is None:
+        return False
+    prefix = f"{estimator.steps[0][0]}__"
+    return not any(name == estimator.steps[0][0] or name.startswith(prefix) for name in space)
+
+
 class _Objective:
     """Cross-validates one trial's parameters on the fixed inner splits."""
 
@@ -799,6 +812,15 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
     results follow the same rules as a local run: `n_trials` finished
     trials, the best of them as ``best_params_``.
 
+    **Features once.** When `estimator` is a pipeline whose first step is a
+    :class:`~skanimal.features.DeepFeatures` or an
+    :class:`~skanimal.features.LBPFeatures` (which learn nothing in ``fit``)
+    and the search space has no parameter of that step, the step transforms
+    X once, in this process (its ``n_jobs``, and so a Dask cluster, apply),
+    before the trials; every trial then fits the rest of the pipeline on the
+    feature matrix. The scores are those of the whole pipeline fitted per
+    fold; the refit fits the whole pipeline.
+
     **Trials left running.** A process killed during a trial leaves it
     "running". With heartbeats (the default for paths and URLs), such a
     trial is recognised as dead once its heartbeat is older than
@@ -1058,11 +1080,18 @@ class SubjectSearchCV(MetaEstimatorMixin, BaseEstimator):
                 _fail_stale_trials(study)
             n_existing = len(study.trials)
             n_done = len(study.get_trials(deepcopy=False, states=_FINISHED))
-            objective = _Objective(self.estimator, space, X, y, splits, inner_params,
-                                   scorer, self.error_score, prune, self.prune_on,
-                                   _Quota(self.n_trials, n_existing))
             n_new, errors = 0, []
             missing = self.n_trials - n_done
+            X_trials, trial_estimator = X, self.estimator
+            if missing > 0 and _searches_past_head(self.estimator, space, inner_params):
+                # the features of a stateless first step, once, on this machine
+                # (through its n_jobs: the cluster's workers under Dask); the
+                # trials fit the rest of the pipeline on them
+                X_trials, trial_estimator = _features_once(
+                    self.estimator, X, inner_params, self.error_score)
+            objective = _Objective(trial_estimator, space, X_trials, y, splits, inner_params,
+                                   scorer, self.error_score, prune, self.prune_on,
+                                   _Quota(self.n_trials, n_existing))
             if missing > 0:
                 n_new, errors = self._optimize(study, storage, objective, missing,
                                                min(n_loops, missing), backend)
