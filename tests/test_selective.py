@@ -718,3 +718,22 @@ def test_cv_threshold_pools_every_held_out_prediction_of_overlapping_splits(tabl
     assert sum(len(t) for t in y_true) > len(np.unique(np.concatenate(
         [test for _, test in cv.split(X, y, groups)])))  # they do overlap
     assert clf.threshold_ == pytest.approx(thresholds[np.flatnonzero(coverage >= 0.5)[0]])
+
+
+def test_cv_threshold_features_of_a_stateless_first_step_once():
+    # the held-out curve of LBP + LR equals that of LR on the precomputed histograms
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, size=(24, 16, 16), dtype=np.uint8)
+    y = np.tile([0, 1], 12)
+    groups = np.repeat(np.arange(6), 4)
+    lbp = LBPFeatures(grid=2, image_size=16)
+    whole = ConfidenceThresholdClassifierCV(make_pipeline(lbp, LogisticRegression()),
+                                            target="coverage", target_value=0.5, cv=3)
+    whole.fit(X, y, groups=groups)
+    rest = ConfidenceThresholdClassifierCV(make_pipeline(LogisticRegression()),
+                                           target="coverage", target_value=0.5, cv=3)
+    rest.fit(clone(lbp).fit(X).transform(X), y, groups=groups)
+    for key in ("thresholds", "coverage", "selective_accuracy"):
+        np.testing.assert_array_equal(whole.cv_results_[key], rest.cv_results_[key])
+    assert whole.threshold_ == rest.threshold_
+    assert len(whole.estimator_.steps) == 2  # the refit is the whole pipeline

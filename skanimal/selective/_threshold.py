@@ -501,6 +501,12 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
     is a confidence value seen on held-out data; new samples are kept when
     their confidence is at least `threshold_`.
 
+    A pipeline whose first step is a :class:`~skanimal.features.DeepFeatures`
+    or an :class:`~skanimal.features.LBPFeatures` (which learn nothing in
+    ``fit``) has that step's features computed once, on all images, before
+    the folds, which then fit the rest of the pipeline: the same held-out
+    predictions, one extraction instead of one per fold.
+
     ``groups`` is used for the splits. Without metadata routing it is also
     passed to the inner ``fit`` when that takes a ``groups`` parameter (as
     skanimal's nets do); with routing enabled, when the inner estimator
@@ -624,7 +630,7 @@ class ConfidenceThresholdClassifierCV(_BaseConfidenceThreshold):
         self.n_splits_ = len(folds)
 
         results = fit_folds(self.estimator, X, y, folds, fit_params=fit_params,
-                            response="predict_proba", n_jobs=self.n_jobs)
+                            response="predict_proba", n_jobs=self.n_jobs, features_once=True)
         # every held-out prediction, pooled (a sample in several test parts,
         # as with GroupShuffleSplit, counts once per part)
         tests = [test for _, test in folds]
