@@ -320,6 +320,11 @@ class ImageDataset(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.X)
 
+    def _position(self, i):
+        """The position of image ``i`` in the caller's X, quoted in errors."""
+        positions = getattr(self, "_positions", None)  # absent in older pickles
+        return int(i) if positions is None else positions[i]
+
     def load(self, i):
         """Open image ``i`` as an RGB PIL image (no transform).
 
@@ -333,9 +338,8 @@ class ImageDataset(torch.utils.data.Dataset):
         image : PIL.Image.Image
             The decoded image in mode RGB.
         """
-        positions = getattr(self, "_positions", None)  # absent in older pickles
-        index = int(i) if positions is None else positions[i]
-        img = open_image(self.X[i], index=index, draft=getattr(self, "draft", None))
+        img = open_image(self.X[i], index=self._position(i),
+                         draft=getattr(self, "draft", None))
         return img if img.mode == "RGB" else img.convert("RGB")
 
     def __getitem__(self, i):
@@ -419,7 +423,7 @@ def _encoded_jpeg(path, index):
 
     from PIL import Image
 
-    from ._images import _readable_formats
+    from ._images import _check_pixel_count, _readable_formats
 
     try:
         with open(path, "rb") as fh:
@@ -427,10 +431,9 @@ def _encoded_jpeg(path, index):
                 return None
             fh.seek(0)
             with Image.open(fh, formats=_readable_formats()) as img:  # the header only
-                limit = Image.MAX_IMAGE_PIXELS
-                if (img.format not in ("JPEG", "MPO") or img.mode != "RGB"
-                        or (limit is not None and img.width * img.height > limit)):
+                if img.format not in ("JPEG", "MPO") or img.mode != "RGB":
                     return None
+                _check_pixel_count(img, path, index)  # too large: Pillow's path says so
                 orientation = int(img.getexif().get(0x0112, 1) or 1)
             size = os.fstat(fh.fileno()).st_size
             data = torch.empty(size, dtype=torch.uint8)  # torch's memory: shareable
@@ -473,9 +476,7 @@ class JpegBytesDataset(torch.utils.data.Dataset):
         x = self.dataset.X[i]
         target = 0 if self.dataset.y is None else self.dataset.y[i]
         if isinstance(x, str):  # a plain path (an augmented copy is not a str)
-            positions = getattr(self.dataset, "_positions", None)
-            index = int(i) if positions is None else positions[i]
-            encoded = _encoded_jpeg(x, index)
+            encoded = _encoded_jpeg(x, self.dataset._position(i))
             if encoded is not None:
                 return encoded, target
         return self.dataset[i][0], target
